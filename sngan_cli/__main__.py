@@ -1,0 +1,3 @@
+from sngan_cli.cli import main
+
+main()

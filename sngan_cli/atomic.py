@@ -1,0 +1,38 @@
+"""Atomic file writes: a reader sees the old file or the complete new one, never a partial one."""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import BinaryIO, Callable, Optional
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as: Optional[str] = None) -> None:
+    """Write ``path`` through a temp file in the same directory, fsync, rename into place.
+
+    With ``keep_previous_as`` the file being replaced is first renamed to that path. On any error
+    (a full disk included) the temp file is removed and the error propagates.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        if keep_previous_as and os.path.exists(path):
+            os.replace(path, keep_previous_as)
+        os.replace(tmp, path)
+        _fsync_dir(directory)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

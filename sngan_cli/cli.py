@@ -1,0 +1,36 @@
+"""The ``sngan`` command: ``sngan <command> [key=value ...]``."""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import List, Optional
+
+from sngan_cli import SnganError, __version__
+
+COMMANDS = {
+    "train": ("sngan_cli.commands.train", "train one run, or a sweep with -m (Hydra overrides)"),
+}
+
+USAGE = "usage: sngan <command> [key=value ...]\n\ncommands:\n" + "\n".join(
+    f"  {name:<10} {help}" for name, (_, help) in COMMANDS.items()
+) + "\n\n`sngan train --help` lists the config groups and their options."
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return
+    if argv[0] in ("-V", "--version"):
+        print(f"sngan {__version__}")
+        return
+    command = argv[0]
+    if command not in COMMANDS:
+        print(f"sngan: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+        sys.exit(2)
+    module = importlib.import_module(COMMANDS[command][0])
+    try:
+        module.main(argv[1:])
+    except SnganError as e:
+        print(f"sngan {command}: error: {e}", file=sys.stderr)
+        sys.exit(1)

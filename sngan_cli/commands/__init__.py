@@ -1,0 +1,1 @@
+"""One module per ``sngan`` subcommand, each exposing ``main(argv)``."""

@@ -1,0 +1,73 @@
+"""``sngan train [overrides]`` / ``sngan train -m ...``: compose the config with Hydra and train.
+
+The run directory is derived from the experiment's choices (see conf/train.yaml), so rerunning a
+command, or a whole interrupted sweep, resumes where it stopped.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import List
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from sngan_cli import SnganError
+from sngan_cli.config import register_configs
+
+log = logging.getLogger("sngan.train")
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]*$")
+
+
+def name_suffix(name: str) -> str:
+    """'' -> '', 'abc' -> '-abc'; names that could leave the outputs root are refused."""
+    if name in ("", None):
+        return ""
+    name = str(name)
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise ValueError(f"name={name!r} is not allowed: use letters, digits and . _ + = , @ - "
+                         f"(no '/', no '..', not starting with '.' or '-')")
+    return f"-{name}"
+
+
+def register_resolvers() -> None:
+    OmegaConf.register_new_resolver("sngan.name_suffix", name_suffix, replace=True)
+
+
+@hydra.main(config_path="../conf", config_name="train", version_base="1.3")
+def _train(cfg: DictConfig) -> None:
+    from sngan_cli.training.loop import train  # imported late: `sngan train --help` stays fast
+
+    hydra_cfg = HydraConfig.get()
+    try:
+        train(cfg, hydra_cfg.runtime.output_dir)
+    except SnganError as e:
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            log.error("run %s failed: %s", hydra_cfg.runtime.output_dir, e)
+            raise
+        print(f"sngan train: error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+def check_names(argv: List[str]) -> None:
+    """Refuse unsafe run names before Hydra derives a directory from them (sweeps included)."""
+    for arg in argv:
+        key, _, value = arg.lstrip("+~").partition("=")
+        if key == "name":
+            for name in value.split(","):
+                try:
+                    name_suffix(name)
+                except ValueError as e:
+                    raise SnganError(str(e)) from None
+
+
+def main(argv: List[str]) -> None:
+    check_names(argv)
+    register_configs()
+    register_resolvers()
+    sys.argv = ["sngan train", *argv]
+    _train()

@@ -1,0 +1,1 @@
+"""Hydra configs of sngan (shipped inside the package so a wheel install finds them)."""

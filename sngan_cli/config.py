@@ -1,0 +1,159 @@
+"""The typed schema of a training run.
+
+Hydra composes the YAML groups in ``conf/`` on top of these dataclasses, so a typo in a key or a
+value of the wrong type (``train.steps=abc``) fails at compose time. Range checks that a type cannot
+express live in :func:`validate`, which runs before any work starts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from sngan_cli import SnganError
+
+
+@dataclass
+class DatasetConfig:
+    name: str = MISSING
+    root: str = "data"
+    resolution: int = 32
+    download: bool = True
+    # folder: also look in sub-directories
+    recursive: bool = True
+
+
+@dataclass
+class ArchConfig:
+    name: str = MISSING
+    z_dim: int = 128
+    width: float = 1.0  # channel multiplier for G and D (1.0 = the paper)
+    g_width: float = 1.0  # extra multiplier for G only (SN ResNet runs double G)
+    d_width: float = 1.0  # extra multiplier for D only (Table 7 widens D 1.5x)
+    d_last_channels: Optional[int] = None  # channels of D's last conv layer (Figure 4); null = paper
+    conditional: bool = False  # conditional BN in G + projection D (needs a labelled dataset)
+
+
+@dataclass
+class NormConfig:
+    """All normalizer parameters; each normalizer reads the ones it needs (SPEC section 1)."""
+
+    name: str = MISSING
+    n_power_iterations: int = 1  # spectral: power iterations per D update (Algorithm 1)
+    lipschitz: float = 1.0  # spectral: target spectral norm K of each layer
+    clip: float = 0.01  # clip: weights clamped to [-c, c]
+    gp_lambda: float = 10.0  # gp: gradient-penalty weight
+    ortho_beta: float = 1e-4  # orthonormal: penalty weight beta
+    gamma_init: float = 1.0  # spectral_gamma: initial value of the learnable scale
+
+
+@dataclass
+class LossConfig:
+    name: str = MISSING
+
+
+@dataclass
+class SettingConfig:
+    """Adam hyper-parameters and n_dis (Table 1)."""
+
+    name: str = MISSING
+    lr: float = MISSING
+    beta1: float = MISSING
+    beta2: float = MISSING
+    n_dis: int = MISSING
+    lr_decay: str = "none"  # none | linear (to 0 at train.steps, starting at decay_start)
+    decay_start: int = 0
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 100_000  # generator updates
+    batch_size: int = 64
+    g_batch_size: Optional[int] = None  # latent vectors per G update; null = 2 x batch_size
+    ckpt_every: int = 5_000
+    sample_every: int = 5_000
+    log_every: int = 100
+    eval_every: int = 0  # 0 = off
+    on_nan: str = "stop"  # stop | restore
+    n_samples_grid: int = 100
+
+
+@dataclass
+class EvalConfig:
+    inception_weights: Optional[str] = None
+
+
+@dataclass
+class TrainRunConfig:
+    dataset: DatasetConfig = MISSING
+    arch: ArchConfig = MISSING
+    norm: NormConfig = MISSING
+    loss: LossConfig = MISSING
+    setting: SettingConfig = MISSING
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seed: int = 0
+    device: str = "auto"
+    name: str = ""
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="train_schema", node=TrainRunConfig)
+    for group, node in [("dataset", DatasetConfig), ("arch", ArchConfig), ("norm", NormConfig),
+                        ("loss", LossConfig), ("setting", SettingConfig)]:
+        cs.store(group=group, name="schema", node=node)
+
+
+# Keys a resumed run may change: how long it runs and how often it logs, where it runs.
+RESUMABLE_KEYS = ("train.steps", "train.ckpt_every", "train.sample_every", "train.log_every",
+                  "train.eval_every", "train.on_nan", "device", "eval.inception_weights",
+                  "dataset.root", "dataset.download")
+
+
+def _positive(cfg, key: str) -> None:
+    value = _get(cfg, key)
+    if value is None or value <= 0:
+        raise SnganError(f"{key}={value} is not allowed: it must be > 0")
+
+
+def _non_negative(cfg, key: str) -> None:
+    value = _get(cfg, key)
+    if value < 0:
+        raise SnganError(f"{key}={value} is not allowed: it must be >= 0")
+
+
+def _one_of(cfg, key: str, allowed) -> None:
+    value = _get(cfg, key)
+    if value not in allowed:
+        raise SnganError(f"{key}={value} is not allowed: choose one of {', '.join(map(str, allowed))}")
+
+
+def _get(cfg, key: str):
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def validate(cfg) -> None:
+    """Range checks a type cannot express; raise SnganError naming the key, value and what is allowed."""
+    for key in ("train.steps", "train.batch_size", "train.ckpt_every", "train.sample_every",
+                "train.log_every", "train.n_samples_grid", "dataset.resolution", "arch.z_dim",
+                "arch.width", "arch.g_width", "arch.d_width", "setting.lr", "setting.n_dis",
+                "norm.n_power_iterations", "norm.lipschitz", "norm.clip"):
+        _positive(cfg, key)
+    for key in ("train.eval_every", "norm.gp_lambda", "norm.ortho_beta", "setting.decay_start", "seed"):
+        _non_negative(cfg, key)
+    if cfg.train.g_batch_size is not None:
+        _positive(cfg, "train.g_batch_size")
+    if cfg.arch.d_last_channels is not None:
+        _positive(cfg, "arch.d_last_channels")
+    for key in ("setting.beta1", "setting.beta2"):
+        if not 0.0 <= _get(cfg, key) < 1.0:
+            raise SnganError(f"{key}={_get(cfg, key)} is not allowed: it must be in [0, 1)")
+    _one_of(cfg, "device", ("auto", "cpu", "cuda"))
+    _one_of(cfg, "setting.lr_decay", ("none", "linear"))
+    _one_of(cfg, "train.on_nan", ("stop", "restore"))

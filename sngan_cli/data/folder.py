@@ -1,0 +1,87 @@
+"""Image folders: ``dataset=folder`` (any directory of images, held in memory at the resolution) and
+``dataset=imagenet`` (ILSVRC2012 as ``<root>/train/<class>/*``, read lazily, with labels).
+
+Images are converted to RGB (grayscale, palette and RGBA included), resized so the shorter side is
+the resolution and center-cropped. Unreadable files are skipped and counted in one warning.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+from PIL import Image
+
+from sngan_cli import SnganError
+from sngan_cli.data import ImageSet, register
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
+
+
+def list_images(root: str, recursive: bool = True) -> List[str]:
+    if not os.path.isdir(root):
+        raise SnganError(f"dataset.root={root} is not a directory of images")
+    if recursive:
+        paths = [os.path.join(d, f) for d, _, files in os.walk(root) for f in files]
+    else:
+        paths = [os.path.join(root, f) for f in os.listdir(root)]
+    return sorted(p for p in paths if p.lower().endswith(EXTENSIONS))
+
+
+def read_image(path: str, resolution: int) -> Optional[torch.Tensor]:
+    """uint8 (3, R, R), or None when the file cannot be decoded."""
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGBA").convert("RGB") if img.mode in ("P", "PA", "LA") else img.convert("RGB")
+            w, h = img.size
+            scale = resolution / min(w, h)
+            img = img.resize((max(resolution, round(w * scale)), max(resolution, round(h * scale))),
+                             Image.BICUBIC)
+            w, h = img.size
+            left, top = (w - resolution) // 2, (h - resolution) // 2
+            img = img.crop((left, top, left + resolution, top + resolution))
+            return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+
+
+@register("folder")
+def load_folder(root: str, resolution: int, download: bool = False, recursive: bool = True, **_) -> ImageSet:
+    paths = list_images(root, recursive)
+    images = [img for img in (read_image(p, resolution) for p in paths) if img is not None]
+    skipped = len(paths) - len(images)
+    if skipped:
+        warnings.warn(f"dataset=folder: skipped {skipped} of {len(paths)} files under {root} that could not be read")
+    if not images:
+        raise SnganError(f"dataset=folder: no readable images under {root} (looked for {', '.join(EXTENSIONS)})")
+    return ImageSet("folder", resolution, 0, torch.stack(images), None)
+
+
+class LabelledImageFiles(torch.utils.data.Dataset):
+    def __init__(self, samples: List[Tuple[str, int]], resolution: int) -> None:
+        self.samples, self.resolution = samples, resolution
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        path, label = self.samples[i]
+        img = read_image(path, self.resolution)
+        if img is None:
+            raise SnganError(f"dataset=imagenet: cannot read {path}")
+        return img, label
+
+
+@register("imagenet")
+def load_imagenet(root: str, resolution: int, download: bool = False, **_) -> ImageSet:
+    train = os.path.join(root, "train")
+    if not os.path.isdir(train):
+        raise SnganError(f"dataset=imagenet: {os.path.abspath(train)} not found; ImageNet cannot be downloaded "
+                         f"automatically: extract ILSVRC2012 train as <root>/train/<wnid>/*.JPEG and set dataset.root")
+    classes = sorted(d for d in os.listdir(train) if os.path.isdir(os.path.join(train, d)))
+    samples = [(p, i) for i, c in enumerate(classes) for p in list_images(os.path.join(train, c))]
+    if not samples:
+        raise SnganError(f"dataset=imagenet: no images under {os.path.abspath(train)}")
+    return ImageSet("imagenet", resolution, len(classes), lazy=LabelledImageFiles(samples, resolution))

@@ -1,0 +1,65 @@
+"""CIFAR-10, STL-10 (unlabeled + train, 96 -> 48 px) and SVHN through torchvision.
+
+Downloaded into ``dataset.root`` when ``dataset.download`` is true and the network allows; offline
+without the files the run stops with one line naming the root and how to fill it.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from sngan_cli import SnganError
+from sngan_cli.data import ImageSet, register
+from sngan_cli.data.transforms import resize_uint8
+
+_HOW_TO = {
+    "cifar10": "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/) from "
+               "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    "stl10": "stl10_binary.tar.gz (or its extracted stl10_binary/) from "
+             "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz",
+    "svhn": "train_32x32.mat from http://ufldl.stanford.edu/housenumbers/train_32x32.mat",
+}
+
+
+def _open(name: str, factory, root: str, download: bool):
+    try:
+        return factory(root, download=False)
+    except (RuntimeError, FileNotFoundError, OSError):
+        if not download:
+            raise SnganError(f"dataset={name}: not found under {os.path.abspath(root)}; put "
+                             f"{_HOW_TO[name]} there, or set dataset.download=true on a machine online") from None
+    try:
+        return factory(root, download=True)
+    except Exception as e:  # network errors come in many types
+        raise SnganError(f"dataset={name}: not found under {os.path.abspath(root)} and the download failed "
+                         f"({type(e).__name__}); put {_HOW_TO[name]} there, or set dataset.root to where it is") from None
+
+
+@register("cifar10")
+def load_cifar10(root: str, resolution: int, download: bool, **_) -> ImageSet:
+    from torchvision.datasets import CIFAR10
+
+    ds = _open("cifar10", lambda r, download: CIFAR10(r, train=True, download=download), root, download)
+    images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
+    return ImageSet("cifar10", resolution, 10, resize_uint8(images, resolution), torch.tensor(ds.targets))
+
+
+@register("stl10")
+def load_stl10(root: str, resolution: int, download: bool, **_) -> ImageSet:
+    from torchvision.datasets import STL10
+
+    ds = _open("stl10", lambda r, download: STL10(r, split="train+unlabeled", download=download), root, download)
+    images = resize_uint8(torch.from_numpy(ds.data), resolution)
+    # unlabeled images carry label -1: STL-10 is used unconditionally
+    return ImageSet("stl10", resolution, 0, images, None)
+
+
+@register("svhn")
+def load_svhn(root: str, resolution: int, download: bool, **_) -> ImageSet:
+    from torchvision.datasets import SVHN
+
+    ds = _open("svhn", lambda r, download: SVHN(r, split="train", download=download), root, download)
+    images = resize_uint8(torch.from_numpy(np.ascontiguousarray(ds.data)), resolution)
+    return ImageSet("svhn", resolution, 10, images, torch.from_numpy(ds.labels).long())

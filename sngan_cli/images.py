@@ -1,0 +1,28 @@
+"""Generator outputs as images. One quantization everywhere: saved PNGs, ``sngan sample`` and the
+images ``sngan eval`` scores are the same uint8 values."""
+from __future__ import annotations
+
+import io
+
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+from sngan_cli.atomic import atomic_write
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float (N, C, H, W) -> uint8 [0, 255]: round((x + 1) * 127.5), clamped."""
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def grid(images_uint8: torch.Tensor, nrow: int) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> one uint8 (C, H', W') grid, 2 px black padding."""
+    return make_grid(images_uint8.cpu(), nrow=nrow, padding=2, pad_value=0)
+
+
+def save_png(image_uint8_chw: torch.Tensor, path: str) -> None:
+    array = image_uint8_chw.permute(1, 2, 0).cpu().numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(buffer, format="PNG")
+    atomic_write(path, lambda f: f.write(buffer.getvalue()))

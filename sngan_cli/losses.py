@@ -1,0 +1,35 @@
+"""Adversarial losses on D's raw logits f (SPEC section 1), chosen by name.
+
+Each loss is a pair: ``d(real_logits, fake_logits)`` minimised by D, ``g(fake_logits)`` minimised by G.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from sngan_cli import SnganError
+
+
+class Loss(NamedTuple):
+    d: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g: Callable[[torch.Tensor], torch.Tensor]
+
+
+LOSSES: Dict[str, Loss] = {
+    # D maximises E[log sigmoid f(x)] + E[log(1 - sigmoid f(G(z)))]; G is non-saturating
+    "standard": Loss(d=lambda real, fake: F.softplus(-real).mean() + F.softplus(fake).mean(),
+                     g=lambda fake: F.softplus(-fake).mean()),
+    # Eq. (17)
+    "hinge": Loss(d=lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(),
+                  g=lambda fake: -fake.mean()),
+    "wasserstein": Loss(d=lambda real, fake: fake.mean() - real.mean(),
+                        g=lambda fake: -fake.mean()),
+}
+
+
+def get_loss(name: str) -> Loss:
+    if name not in LOSSES:
+        raise SnganError(f"loss={name} is unknown: choose one of {', '.join(sorted(LOSSES))}")
+    return LOSSES[name]

@@ -1,0 +1,27 @@
+"""Gradient penalty (Gulrajani et al. 2017): lambda * E[(||grad_x D(x_hat)||_2 - 1)^2].
+
+x_hat = eps * x + (1 - eps) * G(z) with eps ~ U[0, 1] per sample. With ``loss=wasserstein`` this is
+WGAN-GP; with ``loss=standard`` it is the paper's GAN-GP.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+from sngan_cli.norms import Normalizer, register
+
+
+def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     labels: Optional[torch.Tensor]) -> torch.Tensor:
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat, labels).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+@register("gp")
+class GradientPenalty(Normalizer):
+    def penalty(self, D, real, fake, labels):
+        return self.params.gp_lambda * gradient_penalty(D, real, fake, labels)

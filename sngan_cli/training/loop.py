@@ -1,0 +1,216 @@
+"""The training loop: n_dis updates of D, then one of G, repeated ``train.steps`` times (Algorithm 1
+around the loss of Sec. 2 / Eq. 17), with Adam as set by Table 1.
+
+Build order matters: D -> normalizer -> checkpoint -> optimizers (a normalizer may add parameters,
+and the optimizers must see them).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from sngan_cli import SnganError, __version__
+from sngan_cli.config import RESUMABLE_KEYS, validate
+from sngan_cli.data import load_dataset
+from sngan_cli.data.batches import BatchStream
+from sngan_cli.images import grid, save_png, to_uint8
+from sngan_cli.losses import get_loss
+from sngan_cli.models import build_pair
+from sngan_cli.norms import build_normalizer, raw_weight, weight_layers
+from sngan_cli.training.checkpoint import config_differences, find_resumable, rng_state, save_checkpoint, set_rng_state
+from sngan_cli.training.monitor import Monitor
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SnganError("device=cuda but no CUDA device is available; use device=auto or device=cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class GAN:
+    """G, D, their optimizers, the normalizer and the loss of one run, and one training step."""
+
+    def __init__(self, cfg: DictConfig, num_classes: int, device: torch.device) -> None:
+        self.cfg, self.device = cfg, device
+        self.num_classes = num_classes if cfg.arch.conditional else 0
+        self.normalizer = build_normalizer(cfg.norm)
+        self.loss = get_loss(cfg.loss.name)
+        self.G, self.D = build_pair(cfg.arch, cfg.dataset.resolution, num_classes, self.normalizer.feature_norm)
+        self.normalizer.apply(self.D)
+        self.G.to(device)
+        self.D.to(device)
+        betas = (cfg.setting.beta1, cfg.setting.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.setting.lr, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.setting.lr, betas=betas)
+        self.g_batch_size = cfg.train.g_batch_size or 2 * cfg.train.batch_size
+
+    def latent(self, n: int):
+        z = torch.randn(n, self.cfg.arch.z_dim, device=self.device)
+        y = torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
+        return z, y
+
+    def set_lr(self, step: int) -> None:
+        """Linear decay to 0 at train.steps, from setting.decay_start on, when setting.lr_decay=linear."""
+        s = self.cfg.setting
+        lr = s.lr
+        if s.lr_decay == "linear" and step > s.decay_start:
+            lr = s.lr * max(0.0, 1 - (step - s.decay_start) / max(1, self.cfg.train.steps - s.decay_start))
+        for opt in (self.opt_G, self.opt_D):
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+    def d_step(self, real: torch.Tensor, real_y: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        z, fake_y = self.latent(real.shape[0])
+        if real_y is None or not self.num_classes:
+            real_y = None
+        with torch.no_grad():
+            fake = self.G(z, fake_y)
+        self.normalizer.before_d_step(self.D)
+        # real and fake in separate calls: a batch-normalized D sees each batch on its own
+        loss = self.loss.d(self.D(real, real_y), self.D(fake, fake_y))
+        penalty = self.normalizer.penalty(self.D, real, fake, real_y)
+        total = loss if penalty is None else loss + penalty
+        self.opt_D.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_D.step()
+        self.normalizer.after_d_step(self.D)
+        out = {"loss/D": loss.detach()}
+        if penalty is not None:
+            out["loss/penalty"] = penalty.detach()
+        return out
+
+    def g_step(self) -> Dict[str, torch.Tensor]:
+        z, y = self.latent(self.g_batch_size)
+        loss = self.loss.g(self.D(self.G(z, y), y))
+        self.opt_G.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_G.step()
+        return {"loss/G": loss.detach()}
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+        """Images in [-1, 1] from G in eval mode (BN running statistics)."""
+        self.G.eval()
+        try:
+            return self.G(z, y)
+        finally:
+            self.G.train()
+
+    @torch.no_grad()
+    def sigmas(self) -> Dict[str, float]:
+        """sigma/<layer>: power-iteration estimate of the raw weight's spectral norm (where kept);
+        sigma_exact/<layer>: exact spectral norm of the effective weight D uses (Figure 9)."""
+        out = {f"sigma/{k}": float(v) for k, v in self.normalizer.sigma_estimates(self.D).items()}
+        for name, module in weight_layers(self.D):
+            w = module.weight.flatten(1).float()
+            out[f"sigma_exact/{name}"] = float(torch.linalg.matrix_norm(w, ord=2))
+        return out
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(),
+                "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict()}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+
+
+def fixed_latent(gan: GAN, n: int, seed: int):
+    """The z (and labels) of the sample grids: the same for the whole run and across resumes."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, gan.cfg.arch.z_dim, generator=g).to(gan.device)
+    y = (torch.arange(n) % gan.num_classes).to(gan.device) if gan.num_classes else None
+    return z, y
+
+
+def resume_state(cfg: DictConfig, ckpt_dir: str) -> Optional[Dict[str, Any]]:
+    ckpt = find_resumable(ckpt_dir)
+    if ckpt is None:
+        return None
+    differences = config_differences(ckpt["config"], OmegaConf.to_container(cfg, resolve=True), RESUMABLE_KEYS)
+    if differences:
+        raise SnganError(f"{ckpt_dir} holds a run with another configuration; choose another name=... "
+                         f"or hydra.run.dir=... to start a new run. Differences: {'; '.join(differences)}")
+    return ckpt
+
+
+def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
+    validate(cfg)
+    device = resolve_device(cfg.device)
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    resumed = resume_state(cfg, ckpt_dir)
+    if resumed is not None and resumed["step"] >= cfg.train.steps:
+        log.info("%s is already trained to step %d", run_dir, resumed["step"])
+        return {"step": resumed["step"], "run_dir": run_dir}
+
+    seed_everything(cfg.seed)
+    data = load_dataset(cfg.dataset.name, cfg.dataset.root, cfg.dataset.resolution, cfg.dataset.download,
+                        recursive=cfg.dataset.recursive)
+    if cfg.arch.conditional and data.num_classes == 0:
+        raise SnganError(f"arch.conditional=true needs labels, and dataset={cfg.dataset.name} has none")
+    gan = GAN(cfg, data.num_classes, device)
+    batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device)
+    start = 0
+    if resumed is not None:
+        gan.load_state_dict(resumed)
+        batches.load_state_dict(resumed["data"])
+        set_rng_state(resumed["rng"])
+        start = int(resumed["step"])
+        log.info("resuming %s from step %d", run_dir, start)
+
+    grid_z, grid_y = fixed_latent(gan, cfg.train.n_samples_grid, cfg.seed)
+    monitor = Monitor(run_dir, start, cfg.train.steps)
+    sums: Dict[str, torch.Tensor] = {}
+    counted = 0
+    try:
+        for step in range(start + 1, cfg.train.steps + 1):
+            gan.set_lr(step)
+            for _ in range(cfg.setting.n_dis):
+                d_terms = gan.d_step(*batches.next())
+            terms = {**d_terms, **gan.g_step()}
+            for k, v in terms.items():  # accumulated on the device: no host sync per step
+                sums[k] = sums.get(k, 0) + v
+            counted += 1
+
+            last = step == cfg.train.steps
+            if step % cfg.train.log_every == 0 or last:
+                means = {k: float(v) / counted for k, v in sums.items()}
+                bad = [k for k, v in means.items() if not np.isfinite(v)]
+                if bad:
+                    raise SnganError(f"non-finite {', '.join(bad)} between steps {step - counted + 1} and {step}; "
+                                     f"the last good checkpoint is in {ckpt_dir}")
+                means["time/step_s"] = monitor.progress(step, means)
+                monitor.scalars(step, {**means, **gan.sigmas()})
+                sums, counted = {}, 0
+            if step % cfg.train.sample_every == 0 or last:
+                image = grid(to_uint8(gan.sample(grid_z, grid_y)), nrow=int(np.ceil(np.sqrt(len(grid_z)))))
+                save_png(image, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
+                monitor.image(step, "samples", image)
+            if step % cfg.train.ckpt_every == 0 or last:
+                if sums and not all(torch.isfinite(v).all() for v in sums.values()):
+                    raise SnganError(f"non-finite loss before step {step}; the last good checkpoint is in {ckpt_dir}")
+                save_checkpoint({"step": step, **gan.state_dict(), "data": batches.state_dict(),
+                                 "rng": rng_state(), "config": OmegaConf.to_container(cfg, resolve=True),
+                                 "version": __version__}, ckpt_dir)
+    finally:
+        monitor.close()
+    log.info("finished %s at step %d", run_dir, cfg.train.steps)
+    return {"step": cfg.train.steps, "run_dir": run_dir}

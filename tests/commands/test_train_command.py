@@ -1,0 +1,55 @@
+"""`sngan train` end to end, as a user runs it (a subprocess in a scratch directory)."""
+import os
+
+import pytest
+import torch
+
+from tests.conftest import TINY, run_sngan
+
+STEPS = ["train.steps=2", "train.ckpt_every=2", "train.sample_every=2"]
+
+
+def test_train_writes_into_a_run_dir_derived_from_the_choices(tmp_path):
+    run_sngan("train", *TINY, *STEPS, "norm=weight", "setting=B", "seed=3", "name=try1", cwd=str(tmp_path))
+    run_dir = tmp_path / "outputs" / "digits" / "cnn-weight-standard-B" / "seed3-try1"
+    assert (run_dir / "checkpoints" / "last.pt").exists()
+    assert (run_dir / "samples" / "step_0000002.png").exists()
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(run_dir))
+
+
+def test_rerun_resumes_and_explicit_run_dir_is_honoured(tmp_path):
+    run_dir = tmp_path / "mine"
+    run_sngan("train", *TINY, *STEPS, f"hydra.run.dir={run_dir}", cwd=str(tmp_path))
+    proc = run_sngan("train", *TINY, "train.steps=3", f"hydra.run.dir={run_dir}", cwd=str(tmp_path))
+    assert "resuming" in proc.stdout + proc.stderr
+    assert torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
+
+
+@pytest.mark.slow
+def test_multirun_of_two_runs(tmp_path):
+    run_sngan("train", "-m", *TINY, *STEPS, "norm=spectral,weight", cwd=str(tmp_path))
+    root = tmp_path / "outputs" / "digits"
+    for norm in ("spectral", "weight"):
+        assert (root / f"cnn-{norm}-standard-C" / "seed0" / "checkpoints" / "last.pt").exists()
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("train.steps=abc", "train.steps"),
+    ("norm=spectrall", "Available options"),
+    ("train.stepz=1", "stepz"),
+    ("train.batch_size=0", "train.batch_size=0 is not allowed"),
+    ("name=../../escape", "not allowed"),
+])
+def test_bad_input_is_a_clean_error(override, expected, tmp_path):
+    proc = run_sngan("train", *TINY, *STEPS, override, cwd=str(tmp_path), check=False)
+    assert proc.returncode != 0
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "escape").exists()
+
+
+def test_missing_dataset_is_one_line(tmp_path):
+    proc = run_sngan("train", "dataset=cifar10", f"dataset.root={tmp_path}/none", "dataset.download=false",
+                     cwd=str(tmp_path), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "cifar-10-python.tar.gz" in proc.stderr

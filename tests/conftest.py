@@ -1,0 +1,38 @@
+"""Shared fixtures: the real composed config, shrunk so runs take seconds on a CPU."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import List
+
+import pytest
+from hydra import compose, initialize_config_module
+
+from sngan_cli.commands.train import register_resolvers
+from sngan_cli.config import register_configs
+
+# tiny but complete: digits at 16 px, narrow networks, small batches
+TINY = ["dataset=digits", "dataset.resolution=16", "arch.width=0.125", "train.batch_size=8",
+        "train.g_batch_size=8", "train.n_samples_grid=4", "train.log_every=2"]
+
+
+def compose_train(overrides: List[str] = ()):
+    register_configs()
+    register_resolvers()
+    with initialize_config_module("sngan_cli.conf", version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+@pytest.fixture
+def tiny_cfg():
+    return lambda *extra: compose_train(TINY + list(extra))
+
+
+def run_sngan(*args: str, cwd: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0"}
+    proc = subprocess.run([sys.executable, "-m", "sngan_cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"sngan {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc

@@ -1,0 +1,77 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sngan_cli import SnganError
+from sngan_cli.data import load_dataset
+from sngan_cli.data.batches import BatchStream
+
+
+def test_digits_is_embedded_and_upscaled():
+    data = load_dataset("digits", root="unused", resolution=32)
+    assert data.images.shape == (1797, 3, 32, 32) and data.images.dtype == torch.uint8
+    assert data.num_classes == 10 and data.labels.shape == (1797,)
+    assert data.images.max() == 255 and data.images.min() == 0
+
+
+@pytest.mark.parametrize("name", ["cifar10", "stl10", "svhn"])
+def test_missing_dataset_offline_is_one_clear_line(name, tmp_path):
+    with pytest.raises(SnganError) as info:
+        load_dataset(name, root=str(tmp_path), resolution=32, download=False)
+    message = str(info.value)
+    assert str(tmp_path) in message and "\n" not in message and "http" in message
+
+
+def test_imagenet_missing_root_is_clear(tmp_path):
+    with pytest.raises(SnganError, match="train"):
+        load_dataset("imagenet", root=str(tmp_path), resolution=128)
+
+
+def _write(path, mode, size, color):
+    Image.new(mode, size, color).save(path)
+
+
+def test_folder_converts_and_skips(tmp_path):
+    _write(tmp_path / "rgb.png", "RGB", (40, 30), (255, 0, 0))
+    _write(tmp_path / "gray.jpg", "L", (20, 20), 128)
+    _write(tmp_path / "rgba.png", "RGBA", (50, 50), (0, 0, 255, 100))
+    (tmp_path / "sub").mkdir()
+    _write(tmp_path / "sub" / "palette.gif", "P", (16, 24), 3)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    (tmp_path / "notes.txt").write_text("not an image")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_dataset("folder", root=str(tmp_path), resolution=16)
+    assert data.images.shape == (4, 3, 16, 16)
+    assert any("skipped 1 of 5" in str(w.message) for w in caught)
+    red = data.images[[i for i in range(4) if data.images[i, 0].float().mean() > 250][0]]
+    assert red[1].max() == 0
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    with pytest.raises(SnganError, match="no readable images"):
+        load_dataset("folder", root=str(tmp_path), resolution=16)
+
+
+def test_batch_stream_resumes_exactly():
+    data = load_dataset("digits", root="", resolution=8)
+    a = BatchStream(data, 64, seed=3, device=torch.device("cpu"))
+    for _ in range(40):  # crosses an epoch boundary (1797 // 64 = 28 batches per epoch)
+        a.next()
+    b = BatchStream(data, 64, seed=3, device=torch.device("cpu"))
+    b.load_state_dict(a.state_dict())
+    for _ in range(5):
+        (xa, ya), (xb, yb) = a.next(), b.next()
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert xa.min() >= -1 and xa.max() <= 1 and xa.dtype == torch.float32
+
+
+def test_epoch_visits_every_image_once():
+    data = load_dataset("digits", root="", resolution=8)
+    data.labels = torch.arange(len(data))
+    s = BatchStream(data, 100, seed=0, device=torch.device("cpu"))
+    seen = torch.cat([s.next()[1] for _ in range(17)])
+    assert len(np.unique(seen.numpy())) == 1700

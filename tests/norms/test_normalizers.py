@@ -1,0 +1,113 @@
+"""Every normalizer other than SN against its formula (SPEC section 1)."""
+import pytest
+import torch
+from torch import nn
+
+from sngan_cli import SnganError
+from sngan_cli.config import NormConfig
+from sngan_cli.models import build_discriminator
+from sngan_cli.norms import available, build_normalizer
+from sngan_cli.norms.gp import gradient_penalty
+from sngan_cli.norms.orthonormal import orthonormal_penalty
+
+PAPER_NORMS = {"spectral", "weight", "clip", "gp", "orthonormal", "batch", "layer", "none", "frobenius",
+               "spectral_gamma"}
+
+
+def test_every_normalizer_of_the_contract_is_registered():
+    assert PAPER_NORMS <= set(available())
+
+
+def test_unknown_normalizer_lists_choices():
+    with pytest.raises(SnganError, match="spectral"):
+        build_normalizer(NormConfig(name="nope"))
+
+
+def test_weight_norm_rows_have_unit_norm_and_no_gamma():
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Conv2d(3, 6, 3), nn.Linear(5, 4))
+    build_normalizer(NormConfig(name="weight")).apply(D)
+    for layer in D:
+        rows = layer.weight.flatten(1).norm(dim=1)
+        assert torch.allclose(rows, torch.ones_like(rows), atol=1e-6)
+    names = [n for n, _ in D.named_parameters()]
+    assert all("original" in n or n.endswith("bias") for n in names), names
+
+
+def test_frobenius_norm_is_one():
+    D = nn.Sequential(nn.Linear(7, 3))
+    build_normalizer(NormConfig(name="frobenius")).apply(D)
+    assert float(D[0].weight.detach().norm()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_clip_bounds_every_parameter_after_a_step():
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(4, 4))
+    with torch.no_grad():
+        D[0].weight.mul_(10)
+    clip = build_normalizer(NormConfig(name="clip", clip=0.01))
+    clip.after_d_step(D)
+    for p in D.parameters():
+        assert p.abs().max() <= 0.01
+    assert (D[0].weight.abs() == 0.01).any()
+
+
+class Linear2x(nn.Module):
+    """f(x) = 2 * sum(x): gradient norm 2 * sqrt(numel) everywhere."""
+
+    def forward(self, x, y=None):
+        return 2 * x.flatten(1).sum(1)
+
+
+def test_gradient_penalty_on_a_known_function():
+    real, fake = torch.randn(5, 1, 2, 2), torch.randn(5, 1, 2, 2)
+    expected = (2 * 2.0 - 1) ** 2  # ||grad|| = 2 * sqrt(4) = 4
+    assert float(gradient_penalty(Linear2x(), real, fake, None)) == pytest.approx(expected)
+    gp = build_normalizer(NormConfig(name="gp", gp_lambda=10.0))
+    assert float(gp.penalty(Linear2x(), real, fake, None)) == pytest.approx(10 * expected)
+
+
+def test_gradient_penalty_zero_for_unit_gradient():
+    class UnitGrad(nn.Module):
+        def forward(self, x, y=None):
+            return x.flatten(1)[:, 0]
+
+    real, fake = torch.randn(3, 4), torch.randn(3, 4)
+    assert float(gradient_penalty(UnitGrad(), real, fake, None)) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (3, 8), (8, 3), (6, 2, 3, 3)])
+def test_orthonormal_penalty_of_an_orthogonal_matrix_is_zero(shape):
+    w = torch.empty(shape)
+    nn.init.orthogonal_(w)
+    assert float(orthonormal_penalty(w)) == pytest.approx(0.0, abs=1e-9)
+    assert float(orthonormal_penalty(2 * w)) > 1.0
+
+
+def test_orthonormal_initializes_and_penalizes_with_beta():
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(8, 4), nn.Conv2d(2, 3, 3))
+    ortho = build_normalizer(NormConfig(name="orthonormal", ortho_beta=0.5))
+    ortho.apply(D)
+    assert float(ortho.penalty(D, None, None, None)) == pytest.approx(0.0, abs=1e-9)
+    with torch.no_grad():
+        D[0].weight.mul_(2)  # W W^T = 4 I  ->  ||3 I||^2 = 9 * 4
+    assert float(ortho.penalty(D, None, None, None)) == pytest.approx(0.5 * 36, rel=1e-5)
+
+
+@pytest.mark.parametrize("name,kind", [("batch", nn.BatchNorm2d), ("layer", nn.GroupNorm)])
+def test_feature_norms_have_no_gamma(name, kind):
+    norm = build_normalizer(NormConfig(name=name))
+    D = build_discriminator("cnn", 16, width=0.125, norm_layer=norm.feature_norm)
+    inner = [m for m in D.modules() if isinstance(m, kind)]
+    assert len(inner) == 7  # one after each conv of Table 3's D
+    assert all(m.weight is None for m in inner)  # no learnable scale
+    assert not any(n.endswith("weight") and "norm" in n for n, _ in D.named_parameters())
+
+
+def test_layer_norm_normalizes_each_sample():
+    norm = build_normalizer(NormConfig(name="layer")).feature_norm(4)
+    x = torch.randn(3, 4, 5, 5) * 7 + 2
+    h = norm(x).flatten(1)
+    assert torch.allclose(h.mean(1), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(h.var(1, unbiased=False), torch.ones(3), atol=1e-3)

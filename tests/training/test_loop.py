@@ -1,0 +1,88 @@
+import glob
+import os
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from sngan_cli import SnganError
+from sngan_cli.norms import available
+from sngan_cli.training.loop import GAN, train
+
+
+def scalar_tags(run_dir):
+    acc = EventAccumulator(run_dir)
+    acc.Reload()
+    return set(acc.Tags()["scalars"]), acc
+
+
+def test_a_run_writes_checkpoint_events_and_samples(tiny_cfg, tmp_path):
+    cfg = tiny_cfg("train.steps=4", "train.sample_every=2", "train.ckpt_every=2")
+    train(cfg, str(tmp_path))
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    assert {"step", "G", "D", "opt_G", "opt_D", "rng", "config", "data"} <= set(ckpt)
+    assert ckpt["step"] == 4 and ckpt["config"]["norm"]["name"] == "spectral"
+    assert any(k.endswith("weight.0.u") for k in ckpt["D"])
+    assert sorted(os.listdir(tmp_path / "samples")) == ["step_0000002.png", "step_0000004.png"]
+    tags, acc = scalar_tags(str(tmp_path))
+    assert {"loss/D", "loss/G", "time/step_s"} <= tags
+    sigma_tags = {t for t in tags if t.startswith("sigma/")}
+    assert len(sigma_tags) == 8  # 7 convs + dense of Table 3's D
+    assert [e.step for e in acc.Scalars("loss/D")] == [2, 4]
+    # the effective weights have spectral norm close to 1 already
+    exact = [acc.Scalars(t.replace("sigma/", "sigma_exact/"))[-1].value for t in sigma_tags]
+    assert all(0.5 < s < 1.5 for s in exact), exact
+
+
+@pytest.mark.parametrize("norm", sorted(available()))
+def test_every_normalizer_trains(norm, tiny_cfg, tmp_path):
+    loss = "wasserstein" if norm == "gp" else "standard"
+    cfg = tiny_cfg(f"norm={norm}", f"loss={loss}", "setting=A", "train.steps=2", "train.sample_every=2",
+                   "train.ckpt_every=2")
+    train(cfg, str(tmp_path))
+    tags, _ = scalar_tags(str(tmp_path))
+    assert ("loss/penalty" in tags) == (norm in ("gp", "orthonormal", "spectral_gamma"))
+
+
+def _weights(run_dir):
+    ckpt = torch.load(os.path.join(run_dir, "checkpoints", "last.pt"), weights_only=True)
+    return ckpt["step"], {**{f"G.{k}": v for k, v in ckpt["G"].items()}, **{f"D.{k}": v for k, v in ckpt["D"].items()}}
+
+
+@pytest.mark.parametrize("extra", [["setting=C"], ["setting=A", "norm=gp", "loss=wasserstein"]])
+def test_resume_equals_straight_bit_for_bit(extra, tiny_cfg, tmp_path):
+    common = ["train.sample_every=100", "train.ckpt_every=3", *extra]
+    straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+    train(tiny_cfg("train.steps=6", *common), straight)
+    train(tiny_cfg("train.steps=3", *common), resumed)
+    assert _weights(resumed)[0] == 3
+    train(tiny_cfg("train.steps=6", *common), resumed)
+    (sa, wa), (sb, wb) = _weights(straight), _weights(resumed)
+    assert sa == sb == 6 and wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+
+
+def test_resume_with_another_config_refuses_listing_differences(tiny_cfg, tmp_path):
+    train(tiny_cfg("train.steps=2", "train.sample_every=2", "train.ckpt_every=2"), str(tmp_path))
+    with pytest.raises(SnganError, match=r"setting.lr: 0.0002 -> 0.001"):
+        train(tiny_cfg("train.steps=4", "setting.lr=0.001"), str(tmp_path))
+    # run length and intervals may change
+    train(tiny_cfg("train.steps=3", "train.sample_every=3", "train.log_every=1", "train.ckpt_every=1"), str(tmp_path))
+    assert _weights(str(tmp_path))[0] == 3
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_cfg, tmp_path, monkeypatch):
+    real_g_step, calls = GAN.g_step, []
+
+    def g_step_turning_nan(self):
+        calls.append(1)
+        out = real_g_step(self)
+        return {"loss/G": out["loss/G"] * float("nan")} if len(calls) >= 3 else out
+
+    monkeypatch.setattr(GAN, "g_step", g_step_turning_nan)
+    with pytest.raises(SnganError, match="non-finite loss/G between steps 3 and 4"):
+        train(tiny_cfg("train.steps=6", "train.ckpt_every=2", "train.sample_every=2"), str(tmp_path))
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    assert ckpt["step"] == 2
+    assert all(torch.isfinite(v).all() for v in ckpt["G"].values() if v.is_floating_point())
