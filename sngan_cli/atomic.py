@@ -14,6 +14,12 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as: Optional[str] = None) -> None:
     """Write ``path`` through a temp file in the same directory, fsync, rename into place.
 
@@ -24,6 +30,7 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as:
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would hide results from collaborators
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import random
-from typing import Any, Dict, Optional
+import sys
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from sngan_cli.losses import get_loss
 from sngan_cli.models import build_pair
 from sngan_cli.norms import build_normalizer, raw_weight, weight_layers
 from sngan_cli.training.checkpoint import config_differences, find_resumable, rng_state, save_checkpoint, set_rng_state
+from sngan_cli.training.guard import StopRequest, run_lock, write_status
 from sngan_cli.training.monitor import Monitor
 
 log = logging.getLogger(__name__)
@@ -153,33 +155,63 @@ def resume_state(cfg: DictConfig, ckpt_dir: str) -> Optional[Dict[str, Any]]:
 
 
 def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
+    """Train (or resume) the run in ``run_dir``; return its final step and directory."""
     validate(cfg)
     device = resolve_device(cfg.device)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
-    resumed = resume_state(cfg, ckpt_dir)
-    if resumed is not None and resumed["step"] >= cfg.train.steps:
-        log.info("%s is already trained to step %d", run_dir, resumed["step"])
-        return {"step": resumed["step"], "run_dir": run_dir}
+    with run_lock(run_dir):
+        resumed = resume_state(cfg, ckpt_dir)
+        if resumed is not None and resumed["step"] >= cfg.train.steps:
+            log.info("%s is already trained to step %d", run_dir, resumed["step"])
+            write_status(run_dir, "finished", int(resumed["step"]))
+            return {"step": int(resumed["step"]), "run_dir": run_dir}
 
-    seed_everything(cfg.seed)
-    data = load_dataset(cfg.dataset.name, cfg.dataset.root, cfg.dataset.resolution, cfg.dataset.download,
-                        recursive=cfg.dataset.recursive)
-    if cfg.arch.conditional and data.num_classes == 0:
-        raise SnganError(f"arch.conditional=true needs labels, and dataset={cfg.dataset.name} has none")
-    gan = GAN(cfg, data.num_classes, device)
-    batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device)
-    start = 0
-    if resumed is not None:
-        gan.load_state_dict(resumed)
-        batches.load_state_dict(resumed["data"])
-        set_rng_state(resumed["rng"])
-        start = int(resumed["step"])
-        log.info("resuming %s from step %d", run_dir, start)
+        seed_everything(cfg.seed)
+        data = load_dataset(cfg.dataset.name, cfg.dataset.root, cfg.dataset.resolution, cfg.dataset.download,
+                            recursive=cfg.dataset.recursive)
+        if cfg.arch.conditional and data.num_classes == 0:
+            raise SnganError(f"arch.conditional=true needs labels, and dataset={cfg.dataset.name} has none")
+        gan = GAN(cfg, data.num_classes, device)
+        batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device)
+        start = 0
+        if resumed is not None:
+            gan.load_state_dict(resumed)
+            batches.load_state_dict(resumed["data"])
+            set_rng_state(resumed["rng"])
+            start = int(resumed["step"])
+            log.info("resuming %s from step %d", run_dir, start)
 
+        def checkpoint(step: int) -> None:
+            save_checkpoint({"step": step, **gan.state_dict(), "num_classes": gan.num_classes,
+                             "data": batches.state_dict(), "rng": rng_state(),
+                             "config": OmegaConf.to_container(cfg, resolve=True), "version": __version__}, ckpt_dir)
+
+        write_status(run_dir, "running", start)
+        step = start
+        try:
+            with StopRequest() as stop:
+                step = _loop(cfg, gan, batches, run_dir, start, checkpoint, stop)
+        except Exception as e:
+            write_status(run_dir, "failed", step, f"{type(e).__name__}: {e}")
+            raise
+        if stop.requested:
+            write_status(run_dir, "interrupted", step)
+            print(f"sngan train: stopped by signal {stop.signal} at step {step}; checkpoint saved in {ckpt_dir}; "
+                  f"rerun the same command to resume", file=sys.stderr, flush=True)
+            raise SystemExit(128 + stop.signal)
+        write_status(run_dir, "finished", step)
+    log.info("finished %s at step %d", run_dir, step)
+    return {"step": step, "run_dir": run_dir}
+
+
+def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: int,
+          checkpoint: Callable[[int], None], stop: StopRequest) -> int:
+    """Steps start+1 .. train.steps; returns the last step done (earlier when a stop is requested)."""
     grid_z, grid_y = fixed_latent(gan, cfg.train.n_samples_grid, cfg.seed)
     monitor = Monitor(run_dir, start, cfg.train.steps)
     sums: Dict[str, torch.Tensor] = {}
     counted = 0
+    step = start
     try:
         for step in range(start + 1, cfg.train.steps + 1):
             gan.set_lr(step)
@@ -190,13 +222,13 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
                 sums[k] = sums.get(k, 0) + v
             counted += 1
 
-            last = step == cfg.train.steps
+            last = step == cfg.train.steps or stop.requested
             if step % cfg.train.log_every == 0 or last:
                 means = {k: float(v) / counted for k, v in sums.items()}
                 bad = [k for k, v in means.items() if not np.isfinite(v)]
                 if bad:
                     raise SnganError(f"non-finite {', '.join(bad)} between steps {step - counted + 1} and {step}; "
-                                     f"the last good checkpoint is in {ckpt_dir}")
+                                     f"the last good checkpoint is kept in {os.path.join(run_dir, 'checkpoints')}")
                 means["time/step_s"] = monitor.progress(step, means)
                 monitor.scalars(step, {**means, **gan.sigmas()})
                 sums, counted = {}, 0
@@ -206,11 +238,11 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
                 monitor.image(step, "samples", image)
             if step % cfg.train.ckpt_every == 0 or last:
                 if sums and not all(torch.isfinite(v).all() for v in sums.values()):
-                    raise SnganError(f"non-finite loss before step {step}; the last good checkpoint is in {ckpt_dir}")
-                save_checkpoint({"step": step, **gan.state_dict(), "data": batches.state_dict(),
-                                 "rng": rng_state(), "config": OmegaConf.to_container(cfg, resolve=True),
-                                 "version": __version__}, ckpt_dir)
+                    raise SnganError(f"non-finite loss before step {step}; the last good checkpoint is kept in "
+                                     f"{os.path.join(run_dir, 'checkpoints')}")
+                checkpoint(step)
+            if stop.requested:
+                break
     finally:
         monitor.close()
-    log.info("finished %s at step %d", run_dir, cfg.train.steps)
-    return {"step": cfg.train.steps, "run_dir": run_dir}
+    return step

@@ -1,0 +1,62 @@
+"""A trained generator back from a checkpoint, for sampling, evaluation and export."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import torch
+from torch import nn
+
+from sngan_cli import SnganError
+from sngan_cli.images import to_uint8
+from sngan_cli.models import build_generator
+from sngan_cli.training.checkpoint import LAST, load_checkpoint_file
+
+
+@dataclass
+class TrainedGenerator:
+    G: nn.Module  # in eval mode, on its device
+    z_dim: int
+    num_classes: int  # 0 for unconditional models
+    resolution: int
+    step: int
+    config: Dict[str, Any]
+    path: str
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.G.parameters()).device
+
+    def latent(self, n: int, generator: torch.Generator, label: Optional[int] = None):
+        """z ~ N(0, I) and labels (uniform, or all ``label``) drawn from ``generator`` on the CPU."""
+        z = torch.randn(n, self.z_dim, generator=generator)
+        y = None
+        if self.num_classes:
+            y = (torch.full((n,), label, dtype=torch.long) if label is not None
+                 else torch.randint(self.num_classes, (n,), generator=generator))
+        return z.to(self.device), (y.to(self.device) if y is not None else None)
+
+    @torch.no_grad()
+    def images(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """uint8 (N, 3, H, W) images, quantized exactly like saved PNGs."""
+        return to_uint8(self.G(z, y))
+
+
+def checkpoint_path(ckpt: Optional[str] = None, run: Optional[str] = None) -> str:
+    if bool(ckpt) == bool(run):
+        raise SnganError("give exactly one of ckpt=PATH or run=DIR")
+    return ckpt if ckpt else os.path.join(run, "checkpoints", LAST)
+
+
+def load_generator(path: str, device: torch.device) -> TrainedGenerator:
+    ckpt = load_checkpoint_file(path, "cpu")
+    cfg = ckpt.get("config")
+    if not isinstance(cfg, dict):
+        raise SnganError(f"checkpoint {path} lacks its resolved config")
+    arch, resolution = cfg["arch"], cfg["dataset"]["resolution"]
+    num_classes = int(ckpt.get("num_classes", 0))
+    G = build_generator(arch["name"], resolution, arch["z_dim"], arch["width"] * arch["g_width"], num_classes)
+    G.load_state_dict(ckpt["G"])
+    G.to(device).eval()
+    return TrainedGenerator(G, arch["z_dim"], num_classes, resolution, int(ckpt["step"]), cfg, path)
