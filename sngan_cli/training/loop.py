@@ -222,7 +222,8 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                 sums[k] = sums.get(k, 0) + v
             counted += 1
 
-            last = step == cfg.train.steps or stop.requested
+            stopping = stop.requested  # read once: a signal arriving later is honoured next step
+            last = step == cfg.train.steps or stopping
             if step % cfg.train.log_every == 0 or last:
                 means = {k: float(v) / counted for k, v in sums.items()}
                 bad = [k for k, v in means.items() if not np.isfinite(v)]
@@ -241,7 +242,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                     raise SnganError(f"non-finite loss before step {step}; the last good checkpoint is kept in "
                                      f"{os.path.join(run_dir, 'checkpoints')}")
                 checkpoint(step)
-            if stop.requested:
+            if stopping:
                 break
     finally:
         monitor.close()
