@@ -9,6 +9,8 @@ from sngan_cli import SnganError, __version__
 
 COMMANDS = {
     "train": ("sngan_cli.commands.train", "train one run, or a sweep with -m (Hydra overrides)"),
+    "sample": ("sngan_cli.commands.sample", "images from a checkpoint: PNG files, npz, grid, interpolations"),
+    "export": ("sngan_cli.commands.export", "the generator as a standalone TorchScript or ONNX file"),
 }
 
 USAGE = "usage: sngan <command> [key=value ...]\n\ncommands:\n" + "\n".join(

@@ -155,5 +155,8 @@ def validate(cfg) -> None:
         if not 0.0 <= _get(cfg, key) < 1.0:
             raise SnganError(f"{key}={_get(cfg, key)} is not allowed: it must be in [0, 1)")
     _one_of(cfg, "device", ("auto", "cpu", "cuda"))
+    from sngan_cli.models import check_arch  # torch-heavy: imported only when validating
+
+    check_arch(cfg.arch.name, cfg.dataset.resolution, cfg.arch.conditional)
     _one_of(cfg, "setting.lr_decay", ("none", "linear"))
     _one_of(cfg, "train.on_nan", ("stop", "restore"))

@@ -36,3 +36,23 @@ def run_sngan(*args: str, cwd: str, check: bool = True, timeout: int = 600) -> s
     if check and proc.returncode != 0:
         raise AssertionError(f"sngan {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def _trained_checkpoint(root, name: str, *extra: str) -> str:
+    from sngan_cli.training.loop import train
+
+    run_dir = root / name
+    train(compose_train(TINY + ["train.steps=1", "train.ckpt_every=1", "train.sample_every=1", *extra]), str(run_dir))
+    return str(run_dir / "checkpoints" / "last.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A digits checkpoint of a tiny unconditional CNN, trained for one step."""
+    return _trained_checkpoint(tmp_path_factory.getbasetemp(), "tiny-cnn")
+
+
+@pytest.fixture(scope="session")
+def tiny_conditional_checkpoint(tmp_path_factory):
+    """A digits checkpoint of a tiny conditional ResNet (conditional BN + projection D)."""
+    return _trained_checkpoint(tmp_path_factory.getbasetemp(), "tiny-resnet-cond", "arch=resnet", "arch.conditional=true")

@@ -60,7 +60,9 @@ def test_unknown_group_option_lists_choices():
 
 @pytest.mark.parametrize("override,key", [("train.steps=0", "train.steps"), ("train.batch_size=-2", "train.batch_size"),
                                           ("arch.width=0", "arch.width"), ("setting.lr=-1", "setting.lr"),
-                                          ("device=tpu", "device"), ("setting.beta2=1.5", "setting.beta2")])
+                                          ("device=tpu", "device"), ("setting.beta2=1.5", "setting.beta2"),
+                                          ("dataset.resolution=20", "dataset.resolution=20"),
+                                          ("arch.conditional=true", "arch.conditional")])
 def test_out_of_range_values_name_the_key(override, key):
     with pytest.raises(SnganError, match=key):
         validate(compose_train([override]))

@@ -6,10 +6,22 @@ from typing import Callable, Optional, Tuple
 from torch import nn
 
 from sngan_cli import SnganError
-from sngan_cli.models.cnn import CNNDiscriminator, CNNGenerator
-from sngan_cli.models.resnet import ResNetDiscriminator, ResNetGenerator
+from sngan_cli.models.cnn import CNNDiscriminator, CNNGenerator, check_resolution
+from sngan_cli.models.resnet import ResNetDiscriminator, ResNetGenerator, variant
 
 ARCHITECTURES = ("cnn", "resnet")
+
+
+def check_arch(arch: str, resolution: int, conditional: bool = False) -> None:
+    """Refuse an architecture/resolution pair before any work starts."""
+    if arch not in ARCHITECTURES:
+        raise SnganError(f"arch={arch} is unknown: choose one of {', '.join(ARCHITECTURES)}")
+    if conditional and arch != "resnet":
+        raise SnganError("arch.conditional=true needs arch=resnet (conditional BN + projection D)")
+    try:
+        (check_resolution if arch == "cnn" else variant)(resolution)
+    except ValueError as e:
+        raise SnganError(f"dataset.resolution={resolution} does not fit arch={arch}: {e}") from None
 
 
 def build_generator(arch: str, resolution: int, z_dim: int = 128, width: float = 1.0,

@@ -19,7 +19,7 @@ from sngan_cli.models.layers import scaled
 NormLayer = Callable[[int], nn.Module]
 
 
-def _check_resolution(resolution: int) -> int:
+def check_resolution(resolution: int) -> int:
     if resolution < 8 or resolution % 8:
         raise ValueError(f"the standard CNN needs a resolution divisible by 8, got {resolution}")
     return resolution // 8
@@ -35,7 +35,7 @@ def _init_normal(module: nn.Module) -> None:
 class CNNGenerator(nn.Module):
     def __init__(self, resolution: int, z_dim: int = 128, width: float = 1.0) -> None:
         super().__init__()
-        self.bottom = _check_resolution(resolution)
+        self.bottom = check_resolution(resolution)
         self.z_dim = z_dim
         c = [scaled(n, width) for n in (512, 256, 128, 64)]
         self.fc = nn.Linear(z_dim, self.bottom * self.bottom * c[0])
@@ -57,7 +57,7 @@ class CNNDiscriminator(nn.Module):
     def __init__(self, resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
                  norm_layer: NormLayer = lambda c: nn.Identity()) -> None:
         super().__init__()
-        bottom = _check_resolution(resolution)
+        bottom = check_resolution(resolution)
         c64, c128, c256 = (scaled(n, width) for n in (64, 128, 256))
         last = last_channels or scaled(512, width)
         spec = [(3, c64, 3, 1), (c64, c64, 4, 2), (c64, c128, 3, 1), (c128, c128, 4, 2),

@@ -30,6 +30,12 @@ from sngan_cli.training.monitor import Monitor
 
 log = logging.getLogger(__name__)
 
+MAX_RESTORES = 3  # train.on_nan=restore: consecutive roll-backs before giving up
+
+
+class NonFiniteLoss(SnganError):
+    pass
+
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
@@ -187,10 +193,16 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
                              "config": OmegaConf.to_container(cfg, resolve=True), "version": __version__}, ckpt_dir)
 
         write_status(run_dir, "running", start)
-        step = start
+        step, restores = start, 0
         try:
             with StopRequest() as stop:
-                step = _loop(cfg, gan, batches, run_dir, start, checkpoint, stop)
+                while True:
+                    try:
+                        step = _loop(cfg, gan, batches, run_dir, start, checkpoint, stop)
+                        break
+                    except NonFiniteLoss as e:
+                        start = _restore_after_nan(cfg, gan, batches, ckpt_dir, e, restores)
+                        restores += 1
         except Exception as e:
             write_status(run_dir, "failed", step, f"{type(e).__name__}: {e}")
             raise
@@ -202,6 +214,20 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
         write_status(run_dir, "finished", step)
     log.info("finished %s at step %d", run_dir, step)
     return {"step": step, "run_dir": run_dir}
+
+
+def _restore_after_nan(cfg: DictConfig, gan: GAN, batches: BatchStream, ckpt_dir: str,
+                       error: NonFiniteLoss, restores: int) -> int:
+    """train.on_nan=restore: reload the last good checkpoint and go on with a new random seed."""
+    ckpt = find_resumable(ckpt_dir) if cfg.train.on_nan == "restore" else None
+    if ckpt is None or restores >= MAX_RESTORES:
+        raise error
+    gan.load_state_dict(ckpt)
+    batches.load_state_dict(ckpt["data"])
+    new_seed = cfg.seed + 1_000_003 * (restores + 1) + int(ckpt["step"])
+    seed_everything(new_seed)
+    log.warning("%s; restored step %d and continuing with seed %d", error, ckpt["step"], new_seed)
+    return int(ckpt["step"])
 
 
 def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: int,
@@ -228,7 +254,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                 means = {k: float(v) / counted for k, v in sums.items()}
                 bad = [k for k, v in means.items() if not np.isfinite(v)]
                 if bad:
-                    raise SnganError(f"non-finite {', '.join(bad)} between steps {step - counted + 1} and {step}; "
+                    raise NonFiniteLoss(f"non-finite {', '.join(bad)} between steps {step - counted + 1} and {step}; "
                                      f"the last good checkpoint is kept in {os.path.join(run_dir, 'checkpoints')}")
                 means["time/step_s"] = monitor.progress(step, means)
                 monitor.scalars(step, {**means, **gan.sigmas()})
@@ -239,7 +265,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                 monitor.image(step, "samples", image)
             if step % cfg.train.ckpt_every == 0 or last:
                 if sums and not all(torch.isfinite(v).all() for v in sums.values()):
-                    raise SnganError(f"non-finite loss before step {step}; the last good checkpoint is kept in "
+                    raise NonFiniteLoss(f"non-finite loss before step {step}; the last good checkpoint is kept in "
                                      f"{os.path.join(run_dir, 'checkpoints')}")
                 checkpoint(step)
             if stopping:

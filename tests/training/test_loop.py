@@ -86,3 +86,20 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_cfg, tmp_path
     ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
     assert ckpt["step"] == 2
     assert all(torch.isfinite(v).all() for v in ckpt["G"].values() if v.is_floating_point())
+
+
+def test_on_nan_restore_rolls_back_and_continues(tiny_cfg, tmp_path, monkeypatch, caplog):
+    real_g_step, calls = GAN.g_step, []
+
+    def g_step_nan_once(self):
+        calls.append(1)
+        out = real_g_step(self)
+        return {"loss/G": out["loss/G"] * float("nan")} if len(calls) == 3 else out
+
+    monkeypatch.setattr(GAN, "g_step", g_step_nan_once)
+    train(tiny_cfg("train.steps=6", "train.ckpt_every=2", "train.sample_every=2", "train.on_nan=restore"),
+          str(tmp_path))
+    assert "restored step 2" in caplog.text
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    assert ckpt["step"] == 6
+    assert all(torch.isfinite(v).all() for v in ckpt["G"].values() if v.is_floating_point())
