@@ -11,6 +11,7 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import torch
 
+from sngan_cli import SnganError
 from sngan_cli.data import ImageSet
 from sngan_cli.data.transforms import to_unit_range
 
@@ -23,7 +24,7 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
 class BatchStream:
     def __init__(self, data: ImageSet, batch_size: int, seed: int, device: torch.device, workers: int = 4) -> None:
         if len(data) < batch_size:
-            raise ValueError(f"the dataset has {len(data)} images, fewer than train.batch_size={batch_size}")
+            raise SnganError(f"the dataset has {len(data)} images, fewer than train.batch_size={batch_size}")
         self.data, self.batch_size, self.seed, self.device = data, batch_size, seed, device
         self.workers = workers
         self.epoch, self.position = 0, 0
