@@ -5,6 +5,8 @@ import os
 import tempfile
 from typing import BinaryIO, Callable, Optional
 
+from sngan_cli import SnganError
+
 
 def _fsync_dir(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -24,7 +26,7 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as:
     """Write ``path`` through a temp file in the same directory, fsync, rename into place.
 
     With ``keep_previous_as`` the file being replaced is first renamed to that path. On any error
-    (a full disk included) the temp file is removed and the error propagates.
+    the temp file is removed; an OSError (a full disk included) becomes a SnganError naming the file.
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -39,7 +41,9 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as:
             os.replace(path, keep_previous_as)
         os.replace(tmp, path)
         _fsync_dir(directory)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk, a quota, a permission: say which file
+            raise SnganError(f"could not write {path}: {e.strerror or e}; nothing partial was left behind") from e
         raise

@@ -6,7 +6,6 @@ import io
 
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 from sngan_cli.atomic import atomic_write
 
@@ -16,9 +15,16 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
-def grid(images_uint8: torch.Tensor, nrow: int) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> one uint8 (C, H', W') grid, 2 px black padding."""
-    return make_grid(images_uint8.cpu(), nrow=nrow, padding=2, pad_value=0)
+def grid(images_uint8: torch.Tensor, nrow: int, padding: int = 2) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> one uint8 (C, H', W') grid, ``nrow`` images per row, black padding."""
+    n, c, h, w = images_uint8.shape
+    cols = min(nrow, n)
+    rows = -(-n // cols)
+    out = torch.zeros(c, rows * (h + padding) + padding, cols * (w + padding) + padding, dtype=torch.uint8)
+    for i, image in enumerate(images_uint8.cpu()):
+        top, left = padding + (i // cols) * (h + padding), padding + (i % cols) * (w + padding)
+        out[:, top:top + h, left:left + w] = image
+    return out
 
 
 def save_png(image_uint8_chw: torch.Tensor, path: str) -> None:

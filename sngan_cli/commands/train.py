@@ -38,19 +38,26 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("sngan.name_suffix", name_suffix, replace=True)
 
 
+_failed_runs: List[str] = []
+
+
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
 def _train(cfg: DictConfig) -> None:
     from sngan_cli.training.loop import train  # imported late: `sngan train --help` stays fast
 
     hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
     try:
-        train(cfg, hydra_cfg.runtime.output_dir)
-    except SnganError as e:
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            log.error("run %s failed: %s", hydra_cfg.runtime.output_dir, e)
+        train(cfg, run_dir)
+    except Exception as e:
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            if isinstance(e, SnganError):
+                print(f"sngan train: error: {e}", file=sys.stderr)
+                sys.exit(1)
             raise
-        print(f"sngan train: error: {e}", file=sys.stderr)
-        sys.exit(1)
+        # one failing run must not stop a sweep: record it (status.json has it too) and go on
+        log.error("run %s failed: %s", run_dir, e)
+        _failed_runs.append(f"{run_dir}: {type(e).__name__}: {e}")
 
 
 def check_names(argv: List[str]) -> None:
@@ -71,3 +78,7 @@ def main(argv: List[str]) -> None:
     register_resolvers()
     sys.argv = ["sngan train", *argv]
     _train()
+    if _failed_runs:
+        print(f"sngan train: {len(_failed_runs)} run(s) of the sweep failed (rerun the sweep to retry them):",
+              *_failed_runs, sep="\n  ", file=sys.stderr)
+        sys.exit(1)

@@ -163,7 +163,7 @@ def resume_state(cfg: DictConfig, ckpt_dir: str) -> Optional[Dict[str, Any]]:
 def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; return its final step and directory."""
     validate(cfg)
-    device = resolve_device(cfg.device)
+    resolve_device(cfg.device)  # refuse device=cuda without CUDA before touching the run directory
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     with run_lock(run_dir):
         resumed = resume_state(cfg, ckpt_dir)
@@ -171,38 +171,11 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
             log.info("%s is already trained to step %d", run_dir, resumed["step"])
             write_status(run_dir, "finished", int(resumed["step"]))
             return {"step": int(resumed["step"]), "run_dir": run_dir}
-
-        seed_everything(cfg.seed)
-        data = load_dataset(cfg.dataset.name, cfg.dataset.root, cfg.dataset.resolution, cfg.dataset.download,
-                            recursive=cfg.dataset.recursive)
-        if cfg.arch.conditional and data.num_classes == 0:
-            raise SnganError(f"arch.conditional=true needs labels, and dataset={cfg.dataset.name} has none")
-        gan = GAN(cfg, data.num_classes, device)
-        batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device)
-        start = 0
-        if resumed is not None:
-            gan.load_state_dict(resumed)
-            batches.load_state_dict(resumed["data"])
-            set_rng_state(resumed["rng"])
-            start = int(resumed["step"])
-            log.info("resuming %s from step %d", run_dir, start)
-
-        def checkpoint(step: int) -> None:
-            save_checkpoint({"step": step, **gan.state_dict(), "num_classes": gan.num_classes,
-                             "data": batches.state_dict(), "rng": rng_state(),
-                             "config": OmegaConf.to_container(cfg, resolve=True), "version": __version__}, ckpt_dir)
-
-        write_status(run_dir, "running", start)
-        step, restores = start, 0
+        step = int(resumed["step"]) if resumed is not None else 0
+        write_status(run_dir, "running", step)
         try:
             with StopRequest() as stop:
-                while True:
-                    try:
-                        step = _loop(cfg, gan, batches, run_dir, start, checkpoint, stop)
-                        break
-                    except NonFiniteLoss as e:
-                        start = _restore_after_nan(cfg, gan, batches, ckpt_dir, e, restores)
-                        restores += 1
+                step = _train_from(cfg, run_dir, resumed, stop)
         except Exception as e:
             write_status(run_dir, "failed", step, f"{type(e).__name__}: {e}")
             raise
@@ -214,6 +187,39 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
         write_status(run_dir, "finished", step)
     log.info("finished %s at step %d", run_dir, step)
     return {"step": step, "run_dir": run_dir}
+
+
+def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]], stop: StopRequest) -> int:
+    """Build the run (D -> normalizer -> checkpoint -> optimizers), then loop; return the last step."""
+    device = resolve_device(cfg.device)
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    seed_everything(cfg.seed)
+    data = load_dataset(cfg.dataset.name, cfg.dataset.root, cfg.dataset.resolution, cfg.dataset.download,
+                        recursive=cfg.dataset.recursive)
+    if cfg.arch.conditional and data.num_classes == 0:
+        raise SnganError(f"arch.conditional=true needs labels, and dataset={cfg.dataset.name} has none")
+    gan = GAN(cfg, data.num_classes, device)
+    batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device)
+    start = 0
+    if resumed is not None:
+        gan.load_state_dict(resumed)
+        batches.load_state_dict(resumed["data"])
+        set_rng_state(resumed["rng"])
+        start = int(resumed["step"])
+        log.info("resuming %s from step %d", run_dir, start)
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint({"step": step, **gan.state_dict(), "num_classes": gan.num_classes,
+                         "data": batches.state_dict(), "rng": rng_state(),
+                         "config": OmegaConf.to_container(cfg, resolve=True), "version": __version__}, ckpt_dir)
+
+    restores = 0
+    while True:
+        try:
+            return _loop(cfg, gan, batches, run_dir, start, checkpoint, stop)
+        except NonFiniteLoss as e:
+            start = _restore_after_nan(cfg, gan, batches, ckpt_dir, e, restores)
+            restores += 1
 
 
 def _restore_after_nan(cfg: DictConfig, gan: GAN, batches: BatchStream, ckpt_dir: str,

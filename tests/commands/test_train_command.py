@@ -1,8 +1,10 @@
 """`sngan train` end to end, as a user runs it (a subprocess in a scratch directory)."""
+import json
 import os
 
 import pytest
 import torch
+from PIL import Image
 
 from tests.conftest import TINY, run_sngan
 
@@ -53,3 +55,24 @@ def test_missing_dataset_is_one_line(tmp_path):
                      cwd=str(tmp_path), check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "cifar-10-python.tar.gz" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_failing_run_does_not_stop_the_sweep_and_a_rerun_retries_only_it(tmp_path):
+    args = ["train", "-m", *TINY, *STEPS, "dataset=digits,folder", f"dataset.root={tmp_path}/images"]
+    proc = run_sngan(*args, cwd=str(tmp_path), check=False)
+    assert proc.returncode == 1
+    assert "1 run(s) of the sweep failed" in proc.stderr
+    root = tmp_path / "outputs"
+    digits, folder = root / "digits" / "cnn-spectral-standard-C" / "seed0", root / "folder" / "cnn-spectral-standard-C" / "seed0"
+    assert json.loads((digits / "status.json").read_text())["status"] == "finished"
+    failed = json.loads((folder / "status.json").read_text())
+    assert failed["status"] == "failed" and "not a directory" in failed["error"]
+
+    (tmp_path / "images").mkdir()  # fix the cause, rerun the same sweep
+    for i in range(8):
+        Image.new("RGB", (20, 20), (i * 30, 0, 0)).save(tmp_path / "images" / f"{i}.png")
+    proc = run_sngan(*args, cwd=str(tmp_path))
+    log = proc.stdout + proc.stderr
+    assert "already trained to step 2" in log and "finished " + str(folder) in log
+    assert json.loads((folder / "status.json").read_text())["status"] == "finished"

@@ -1,0 +1,16 @@
+import torch
+
+from sngan_cli.images import grid, to_uint8
+
+
+def test_quantization_matches_saved_pngs():
+    x = torch.tensor([-1.0, -0.999, 0.0, 0.5, 1.0, 1.5, -3.0])
+    assert to_uint8(x).tolist() == [0, 0, 128, 191, 255, 255, 0]
+
+
+def test_grid_layout():
+    images = torch.stack([torch.full((3, 4, 5), i + 1, dtype=torch.uint8) for i in range(5)])
+    g = grid(images, nrow=3)
+    assert g.shape == (3, 2 * (4 + 2) + 2, 3 * (5 + 2) + 2)
+    assert g[0, 2, 2] == 1 and g[0, 2, 2 + 7] == 2 and g[0, 2 + 6, 2 + 7] == 5
+    assert g[0, 0, 0] == 0 and g[0, 2 + 6, 2 + 14] == 0  # padding and the empty sixth cell
