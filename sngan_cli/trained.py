@@ -1,16 +1,17 @@
-"""A trained generator back from a checkpoint, for sampling, evaluation and export."""
+"""Trained networks back from a checkpoint: G for sampling, evaluation and export; D for its spectrum."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import nn
 
 from sngan_cli import SnganError
 from sngan_cli.images import to_uint8
-from sngan_cli.models import build_generator
+from sngan_cli.models import build_discriminator, build_generator
+from sngan_cli.norms import Normalizer, build_normalizer
 from sngan_cli.training.checkpoint import LAST, load_checkpoint_file
 
 
@@ -60,3 +61,17 @@ def load_generator(path: str, device: torch.device) -> TrainedGenerator:
     G.load_state_dict(ckpt["G"])
     G.to(device).eval()
     return TrainedGenerator(G, arch["z_dim"], num_classes, resolution, int(ckpt["step"]), cfg, path)
+
+
+def load_discriminator(path: str, device: torch.device) -> Tuple[nn.Module, Normalizer, Dict[str, Any]]:
+    """D with its normalizer applied and its weights (and e.g. spectral norm's u, v) loaded, in eval mode."""
+    from omegaconf import OmegaConf
+
+    ckpt = load_checkpoint_file(path, "cpu")
+    cfg = OmegaConf.create(ckpt["config"])
+    normalizer = build_normalizer(cfg.norm)
+    D = build_discriminator(cfg.arch.name, cfg.dataset.resolution, cfg.arch.width * cfg.arch.d_width,
+                            cfg.arch.d_last_channels, int(ckpt.get("num_classes", 0)), normalizer.feature_norm)
+    normalizer.apply(D)
+    D.load_state_dict(ckpt["D"])
+    return D.to(device).eval(), normalizer, ckpt["config"]

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
-from sngan_cli.generator import TrainedGenerator, checkpoint_path, load_generator
+from sngan_cli.trained import TrainedGenerator, checkpoint_path, load_generator
 from sngan_cli.images import grid, save_png
 from sngan_cli.training.loop import resolve_device
 

@@ -10,7 +10,7 @@ from PIL import Image
 from sngan_cli import SnganError
 from sngan_cli.cli import main as cli_main
 from sngan_cli.commands import sample
-from sngan_cli.generator import load_generator
+from sngan_cli.trained import load_generator
 from sngan_cli.images import to_uint8
 from tests.conftest import run_sngan
 

@@ -103,3 +103,14 @@ def test_on_nan_restore_rolls_back_and_continues(tiny_cfg, tmp_path, monkeypatch
     ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
     assert ckpt["step"] == 6
     assert all(torch.isfinite(v).all() for v in ckpt["G"].values() if v.is_floating_point())
+
+
+def test_discriminator_comes_back_from_its_checkpoint(tiny_cfg, tmp_path):
+    from sngan_cli.trained import load_discriminator
+
+    cfg = tiny_cfg("train.steps=2", "train.ckpt_every=2", "train.sample_every=2", "norm=spectral_gamma")
+    train(cfg, str(tmp_path))
+    D, normalizer, config = load_discriminator(str(tmp_path / "checkpoints" / "last.pt"), torch.device("cpu"))
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    assert all(torch.equal(v, ckpt["D"][k]) for k, v in D.state_dict().items())
+    assert normalizer.name == "spectral_gamma" and config["norm"]["name"] == "spectral_gamma"
