@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from typing import List, Optional
 
 from sngan_cli import SnganError, __version__
 
 COMMANDS = {
     "train": ("sngan_cli.commands.train", "train one run, or a sweep with -m (Hydra overrides)"),
+    "eval": ("sngan_cli.commands.eval", "Inception Score and FID of a checkpoint or an image folder"),
+    "stats": ("sngan_cli.commands.stats", "precompute a dataset's real-image statistics for FID"),
     "sample": ("sngan_cli.commands.sample", "images from a checkpoint: PNG files, npz, grid, interpolations"),
     "export": ("sngan_cli.commands.export", "the generator as a standalone TorchScript or ONNX file"),
 }
@@ -18,8 +21,13 @@ USAGE = "usage: sngan <command> [key=value ...]\n\ncommands:\n" + "\n".join(
 ) + "\n\n`sngan train --help` lists the config groups and their options."
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"sngan: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    warnings.showwarning = _print_warning  # one line per warning, without the source line
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return

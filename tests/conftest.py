@@ -24,6 +24,22 @@ def compose_train(overrides: List[str] = ()):
         return compose("train", overrides=list(overrides))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_caches(tmp_path_factory):
+    """Caches (detector weights, statistics, torch hub) in a scratch directory, for this process and
+    the sngan subprocesses the tests start."""
+    root = tmp_path_factory.mktemp("caches")
+    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "TORCH_HOME", "SNGAN_INCEPTION_WEIGHTS")}
+    os.environ.update(XDG_CACHE_HOME=str(root / "xdg"), TORCH_HOME=str(root / "torch"))
+    os.environ.pop("SNGAN_INCEPTION_WEIGHTS", None)
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture
 def tiny_cfg():
     return lambda *extra: compose_train(TINY + list(extra))

@@ -9,14 +9,18 @@ import torch.nn.functional as F
 from sngan_cli.data import ImageSet, register
 
 
+def render_digits(images, resolution: int) -> torch.Tensor:
+    """uint8 RGB (N, 3, R, R) from digit images (N, 8, 8) with values 0..16."""
+    x = torch.as_tensor(images).float().unsqueeze(1) * (255.0 / 16.0)
+    x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8).repeat(1, 3, 1, 1)
+
+
 def digits_images(resolution: int) -> tuple:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    x = torch.from_numpy(bunch.images).float().unsqueeze(1) * (255.0 / 16.0)
-    x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False)
-    images = x.round().clamp(0, 255).to(torch.uint8).repeat(1, 3, 1, 1)
-    return images, torch.from_numpy(bunch.target).long()
+    return render_digits(bunch.images, resolution), torch.from_numpy(bunch.target).long()
 
 
 @register("digits")

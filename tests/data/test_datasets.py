@@ -75,3 +75,14 @@ def test_epoch_visits_every_image_once():
     s = BatchStream(data, 100, seed=0, device=torch.device("cpu"))
     seen = torch.cat([s.next()[1] for _ in range(17)])
     assert len(np.unique(seen.numpy())) == 1700
+
+
+def test_digits_rendering_recipe():
+    from sngan_cli.data.digits import render_digits
+
+    images = np.zeros((1, 8, 8))
+    images[0, 3, 4] = 16
+    rendered = render_digits(images, 32)
+    assert rendered.dtype == torch.uint8 and rendered.shape == (1, 3, 32, 32)
+    assert torch.equal(rendered[:, 0], rendered[:, 1]) and torch.equal(rendered[:, 0], rendered[:, 2])
+    assert rendered.max() > 0 and rendered[0, 0, 0, 0] == 0

@@ -1,0 +1,94 @@
+"""``sngan eval``: Inception Score and FID, TensorFlow-compatible (SPEC section 4).
+
+- ``sngan eval ckpt=PATH`` or ``run=DIR``: generate with the checkpoint's G (the images ``sngan sample``
+  writes for the same seed), score against the run's dataset, write ``eval.json`` into the run
+  directory and log ``metrics/IS`` and ``metrics/FID`` to its TensorBoard events.
+- ``sngan eval images=DIR reference=DIR|FILE.npz|DATASET``: score a folder of images; print the JSON.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import List
+
+from sngan_cli import SnganError
+from sngan_cli.commands.options import Option, choice, help_requested, integer, parse_options, text, usage
+from sngan_cli.commands.sample import generate
+from sngan_cli.evaluation import (dataset_reference, detector_name, folder_batches, make_detector,
+                                  reference_from_argument, score_batches, write_json)
+from sngan_cli.metrics import get_protocol
+from sngan_cli.trained import checkpoint_path, load_generator
+from sngan_cli.training.loop import resolve_device
+
+SUMMARY = ("Score a checkpoint (ckpt=PATH or run=DIR; writes eval.json into the run directory) or a folder of\n"
+           "images (images=DIR with reference=DIR|FILE.npz|DATASET; prints the JSON).")
+OPTIONS = {
+    "ckpt": Option(text, help="checkpoint file"),
+    "run": Option(text, help="run directory: uses DIR/checkpoints/last.pt"),
+    "images": Option(text, help="a folder of PNG/JPEG images to score"),
+    "reference": Option(text, help="with images=: a folder, a .npz with mu/sigma, or a dataset name"),
+    "protocol": Option(choice("paper", "standard"), "paper",
+                       "paper: IS on 5,000 x 10 splits, FID 10,000 real vs 5,000 generated; "
+                       "standard: 50,000 generated vs the whole training set"),
+    "n": Option(integer(2), help="generated images, overriding the protocol's count"),
+    "detector": Option(choice("auto", "inception", "digits-classifier"), "auto",
+                       "auto: digits-classifier for digits, else the TF Inception"),
+    "inception_weights": Option(text, help="pt_inception-2015-12-05-6726825d.pth (or env SNGAN_INCEPTION_WEIGHTS)"),
+    "eval.inception_weights": Option(text, help="same as inception_weights="),
+    "resolution": Option(integer(8), 32, "with images= and a dataset reference: its resolution"),
+    "dataset.root": Option(text, "data", "with a dataset reference: where the dataset lives"),
+    "seed": Option(integer(0), 0, "seed of the latent draw (as in sngan sample)"),
+    "batch_size": Option(integer(1), 250, "images per forward pass (does not change the numbers)"),
+    "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G and the detector run"),
+}
+
+
+def main(argv: List[str]) -> None:
+    if help_requested(argv):
+        print(usage("eval", SUMMARY, OPTIONS))
+        return
+    o = parse_options(argv, OPTIONS)
+    weights = o["inception_weights"] or o["eval.inception_weights"]
+    device = resolve_device(o["device"])
+    protocol = get_protocol(o["protocol"])
+    if o["images"]:
+        if o["ckpt"] or o["run"]:
+            raise SnganError("give either images=DIR or ckpt=/run=, not both")
+        if not o["reference"]:
+            raise SnganError("images=DIR needs reference=DIR|FILE.npz|DATASET")
+        detector = make_detector(detector_name(o["reference"], o["detector"]), weights, device)
+        reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"], o["dataset.root"])
+        n = o["n"] or sum(len(b) for b in folder_batches(o["images"]))
+        result = score_batches(detector, lambda: folder_batches(o["images"]), reference, protocol, n)
+        result["record"]["images"] = os.path.abspath(o["images"])
+        print(json.dumps(result, indent=2))
+        return
+
+    path = checkpoint_path(o["ckpt"], o["run"])
+    tg = load_generator(path, device)
+    dataset = {**tg.config["dataset"], "root": o["dataset.root"] if "dataset.root" in _given(argv)
+               else tg.config["dataset"]["root"]}
+    detector = make_detector(detector_name(dataset["name"], o["detector"]), weights, device)
+    reference = dataset_reference(detector, dataset, protocol)
+    n = o["n"] or protocol.n_generated
+    images = lambda: (batch for batch, _ in generate(tg, n, o["seed"], o["batch_size"], progress=n >= 1000))
+    result = {**score_batches(detector, images, reference, protocol, n), "step": tg.step}
+    result["record"].update(seed=o["seed"], checkpoint=os.path.abspath(path))
+    run_dir = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    write_json(os.path.join(run_dir, "eval.json"), result)
+    log_to_tensorboard(run_dir, result)
+    print(json.dumps(result, indent=2))
+    print(f"wrote {os.path.join(run_dir, 'eval.json')}")
+
+
+def _given(argv: List[str]) -> List[str]:
+    return [arg.partition("=")[0] for arg in argv]
+
+
+def log_to_tensorboard(run_dir: str, result: dict) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(run_dir) as writer:
+        writer.add_scalar("metrics/IS", result["inception_score_mean"], result["step"])
+        if result["fid"] is not None:
+            writer.add_scalar("metrics/FID", result["fid"], result["step"])

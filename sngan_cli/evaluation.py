@@ -1,0 +1,122 @@
+"""Evaluating a generator or an image folder against real data (SPEC section 4, Appendix B.1):
+which detector, which real images, how many of each, and the record that travels with each number.
+
+The detector is the TF Inception, except for the embedded digits dataset, which is scored by the
+offline `digits-classifier` (named as such in every output). Real-data statistics are computed once
+per (dataset, split, resolution, sample count, detector weights) and cached.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Any, Dict, Iterator, Optional
+
+import numpy as np
+import torch
+
+from sngan_cli import SnganError
+from sngan_cli.atomic import atomic_write
+from sngan_cli.data import ImageSet, load_dataset
+from sngan_cli.data.folder import list_images
+from sngan_cli.metrics import (Detector, Protocol, ReferenceStats, build_detector, cached_reference_stats,
+                               load_reference_stats, reference_record, reference_statistics, score)
+
+REAL_SUBSET_SEED = 0  # which real images a protocol with fewer than all of them uses
+BATCH = 250
+
+
+def detector_name(dataset: str, requested: str = "auto") -> str:
+    if requested != "auto":
+        return requested
+    return "digits-classifier" if dataset == "digits" else "inception"
+
+
+def make_detector(name: str, inception_weights: Optional[str], device: torch.device) -> Detector:
+    return build_detector(name, inception_weights if name == "inception" else None, device=device)
+
+
+def _subset(n_total: int, n: Optional[int]) -> torch.Tensor:
+    if n is None or n >= n_total:
+        return torch.arange(n_total)
+    return torch.randperm(n_total, generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))[:n].sort().values
+
+
+def real_batches(data: ImageSet, indices: torch.Tensor) -> Iterator[torch.Tensor]:
+    for chunk in indices.split(BATCH):
+        if data.images is not None:
+            yield data.images[chunk]
+        else:
+            yield torch.stack([data.lazy[int(i)][0] for i in chunk])
+
+
+def dataset_reference(detector: Detector, dataset: Dict[str, Any], protocol: Protocol) -> ReferenceStats:
+    """Statistics of the protocol's real images of a dataset (its training split), cached."""
+    data = load_dataset(dataset["name"], dataset.get("root", "data"), dataset["resolution"],
+                        dataset.get("download", True), recursive=dataset.get("recursive", True))
+    indices = _subset(len(data), protocol.n_reference)
+    if protocol.n_reference is not None and len(indices) < protocol.n_reference:
+        warnings.warn(f"{dataset['name']} has {len(data)} images, fewer than the {protocol.n_reference} real images "
+                      f"of protocol={protocol.name}: using all of them")
+    record = reference_record(dataset=dataset["name"], split=protocol.reference_split, resolution=data.resolution,
+                              n_samples=len(indices), detector=detector, subset_seed=REAL_SUBSET_SEED,
+                              **({"root": os.path.abspath(dataset["root"])} if dataset["name"] == "folder" else {}))
+    return cached_reference_stats(record, lambda: reference_statistics(detector, lambda: real_batches(data, indices)))
+
+
+def folder_batches(directory: str) -> Iterator[torch.Tensor]:
+    """uint8 RGB images of a folder at their own size, batched by runs of equal size."""
+    from PIL import Image
+
+    batch: list = []
+    for path in list_images(directory):
+        with Image.open(path) as img:
+            image = torch.from_numpy(np.asarray(img.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1)
+        if batch and (image.shape != batch[0].shape or len(batch) == BATCH):
+            yield torch.stack(batch)
+            batch = []
+        batch.append(image)
+    if batch:
+        yield torch.stack(batch)
+
+
+def reference_from_argument(reference: str, detector: Detector, protocol: Protocol, resolution: int,
+                            data_root: str) -> ReferenceStats:
+    """``reference=`` as FILE.npz (precomputed mu/sigma), DIR (a folder of images) or a dataset name."""
+    if reference.endswith(".npz"):
+        return load_reference_stats(reference, detector.feature_dim)
+    if os.path.isdir(reference):
+        return dataset_reference(detector, {"name": "folder", "root": reference, "resolution": resolution,
+                                            "download": False}, protocol)
+    return dataset_reference(detector, {"name": reference, "root": data_root, "resolution": resolution}, protocol)
+
+
+def evaluation_record(result: Dict[str, Any], protocol: Protocol, reference: Optional[ReferenceStats]) -> Dict[str, Any]:
+    """The flat record of CONTRACT.md: counts, splits, reference, detector, weights hash, code version."""
+    raw = result["record"]
+    ref = reference.record if reference is not None else {}
+    return {
+        "protocol": protocol.name,
+        "n_generated": raw["n_generated"],
+        "splits": raw["is_splits"],
+        "n_real": ref.get("n_samples"),
+        "reference": (f"{ref['dataset']}/{ref['split']}" if "dataset" in ref else ref.get("source")),
+        "detector": raw["detector"],
+        "weights_sha256": raw["detector_weights_sha256"],
+        "code_version": raw["code_version"],
+    }
+
+
+def write_json(path: str, payload: Dict[str, Any]) -> None:
+    atomic_write(path, lambda f: f.write((json.dumps(payload, indent=2) + "\n").encode()))
+
+
+def score_batches(detector: Detector, batches, reference: Optional[ReferenceStats], protocol: Protocol,
+                  n_generated: int) -> Dict[str, Any]:
+    result = score(detector, batches, reference, n_generated, protocol.is_splits)
+    if result["fid"] is not None and not np.isfinite(result["fid"]):
+        raise SnganError("the FID is not finite; the generated images may be degenerate")
+    return {"inception_score_mean": result["inception_score_mean"],
+            "inception_score_std": result["inception_score_std"],
+            "fid": result["fid"],
+            "record": evaluation_record(result, protocol, reference)}

@@ -1,0 +1,113 @@
+"""Real-data feature statistics (μ, Σ) for FID, cached on disk (SPEC section 4; STYLE: stylegan's cache).
+
+A cached file is named by a hash of everything that changes the numbers (dataset, split,
+resolution, sample count, detector and its weights' hash: the caller's `record`), written
+atomically, and stores `mu` and `sigma` as pytorch-fid's `.npz` files do, plus the record as a
+JSON string so every FID can say which reference it was computed against.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sngan_cli import SnganError
+from sngan_cli.atomic import atomic_write
+from sngan_cli.metrics.cache import default_cache_dir
+from sngan_cli.metrics.detector import Detector
+
+
+@dataclass(frozen=True)
+class ReferenceStats:
+    mu: np.ndarray  # float64 [D]
+    sigma: np.ndarray  # float64 [D, D]
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def reference_record(
+    *, dataset: str, split: str, resolution: int, n_samples: int, detector: Detector, **extra: Any
+) -> dict[str, Any]:
+    """The record that keys real-data statistics; `extra` for anything else that changes them
+    (e.g. the seed that picked a subset)."""
+    return {
+        "dataset": dataset,
+        "split": split,
+        "resolution": resolution,
+        "n_samples": n_samples,
+        "detector": detector.name,
+        "detector_weights_sha256": detector.weights_sha256,
+        **extra,
+    }
+
+
+def _canonical(record: Mapping[str, Any]) -> dict[str, Any]:
+    # The JSON round trip is what a record looks like once stored; compare and hash that form.
+    return json.loads(json.dumps(dict(record), sort_keys=True, default=str))
+
+
+def stats_key(record: Mapping[str, Any]) -> str:
+    blob = json.dumps(_canonical(record), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def stats_path(record: Mapping[str, Any], cache_dir: str | os.PathLike | None = None) -> Path:
+    return Path(cache_dir or default_cache_dir()) / "stats" / f"fid-stats-{stats_key(record)}.npz"
+
+
+def save_stats(path: str | os.PathLike, stats: ReferenceStats) -> None:
+    """Write `mu`, `sigma` (float64, as pytorch-fid reads them) and the record as JSON, atomically."""
+    arrays = {
+        "mu": np.asarray(stats.mu, np.float64),
+        "sigma": np.asarray(stats.sigma, np.float64),
+        "record": np.array(json.dumps(_canonical(stats.record), sort_keys=True)),
+    }
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_reference_stats(path: str | os.PathLike, feature_dim: int | None = None) -> ReferenceStats:
+    """Statistics from an `.npz` with `mu` [D] and `sigma` [D, D] (ours or pytorch-fid's), checked."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = {"mu", "sigma"} - set(f.files)
+            if missing:
+                raise SnganError(
+                    f"reference statistics {path} lack {sorted(missing)}: an .npz needs 'mu' and 'sigma'"
+                )
+            mu, sigma = f["mu"], f["sigma"]
+            record = json.loads(str(f["record"])) if "record" in f.files else {}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise SnganError(f"cannot read reference statistics {path}: {err}") from err
+
+    dim = mu.shape[0] if mu.ndim == 1 else None
+    if dim is None or sigma.shape != (dim, dim):
+        raise SnganError(
+            f"reference statistics {path}: mu must be [D] and sigma [D, D], got {mu.shape} and {sigma.shape}"
+        )
+    if feature_dim is not None and dim != feature_dim:
+        raise SnganError(
+            f"reference statistics {path} are {dim}-d but the detector's features are {feature_dim}-d"
+        )
+    if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+        raise SnganError(f"reference statistics {path} contain NaN or infinite values")
+    return ReferenceStats(mu.astype(np.float64), sigma.astype(np.float64), {**record, "source": str(path)})
+
+
+def cached_reference_stats(
+    record: Mapping[str, Any],
+    compute: Callable[[], tuple[np.ndarray, np.ndarray]],
+    cache_dir: str | os.PathLike | None = None,
+) -> ReferenceStats:
+    """The statistics keyed by `record`: read from the cache, or `compute()`d and cached."""
+    path = stats_path(record, cache_dir)
+    if not path.is_file():
+        mu, sigma = compute()
+        save_stats(path, ReferenceStats(mu, sigma, dict(record)))
+    return load_reference_stats(path)

@@ -1,0 +1,128 @@
+"""Scoring: quantization, feature accumulation, the metric dict and its record, presets, registry."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sngan_cli import SnganError, __version__
+from sngan_cli.metrics import (
+    PROTOCOLS,
+    ReferenceStats,
+    build_detector,
+    compute_features,
+    get_protocol,
+    quantize,
+    reference_statistics,
+    score,
+)
+from sngan_cli.metrics.detector import Detector
+from sngan_cli.data.digits import render_digits
+from sngan_cli.metrics.digits_classifier import load_digits_split
+from sngan_cli.metrics.stats_cache import reference_record
+
+
+@pytest.fixture(scope="module")
+def digit_images() -> torch.Tensor:
+    return render_digits(load_digits_split("holdout")[0], 32)
+
+
+def test_quantize_maps_minus_one_one_to_uint8_like_the_pngs() -> None:
+    x = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
+    # (x + 1) * 127.5 = 0, 0, 63.75, 127.5, 191.25, 255, 255, rounded half to even
+    assert quantize(x).tolist() == [0, 0, 64, 128, 191, 255, 255]
+    assert quantize(x).dtype == torch.uint8
+
+
+def test_quantize_is_the_inverse_of_the_dataset_scaling() -> None:
+    levels = torch.arange(256, dtype=torch.uint8)
+    assert torch.equal(quantize(levels.float() / 127.5 - 1), levels)
+
+
+def test_compute_features_takes_the_first_n_samples_across_batches(
+    digits_detector: Detector, digit_images: torch.Tensor
+) -> None:
+    all_features, all_logits = digits_detector.features_and_logits(digit_images[:50])
+    batches = list(digit_images[:60].split([7, 13, 40]))
+    features, logits = compute_features(digits_detector, batches, n_samples=50)
+    assert features.shape == (50, 64) and logits.shape == (50, 10)
+    np.testing.assert_allclose(features, all_features.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logits, all_logits.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_compute_features_accepts_a_callable_and_reads_everything_without_n(
+    digits_detector: Detector, digit_images: torch.Tensor
+) -> None:
+    def batches():
+        yield digit_images[:10]
+        yield digit_images[10:25]
+
+    features, _ = compute_features(digits_detector, batches)
+    assert features.shape == (25, 64)
+
+
+def test_too_few_images_is_an_error(digits_detector: Detector, digit_images: torch.Tensor) -> None:
+    with pytest.raises(SnganError, match="only 20 images"):
+        compute_features(digits_detector, [digit_images[:20]], n_samples=30)
+
+
+def test_score_returns_the_contract_keys_and_the_record(digits_detector: Detector, digit_images: torch.Tensor) -> None:
+    record = reference_record(dataset="digits", split="holdout", resolution=32, n_samples=300, detector=digits_detector)
+    mu, sigma = reference_statistics(digits_detector, [digit_images], n_samples=300)
+    reference = ReferenceStats(mu, sigma, record)
+
+    result = score(digits_detector, [digit_images[:300]], reference, n_samples=300, splits=5)
+    assert set(result) == {"inception_score_mean", "inception_score_std", "fid", "record"}
+    assert 1.0 < result["inception_score_mean"] <= 10.0
+    assert abs(result["fid"]) < 1e-6 * np.trace(sigma)  # the same images as the reference
+    assert result["record"] == {
+        "n_generated": 300,
+        "is_splits": 5,
+        "detector": "digits-classifier",
+        "detector_weights_sha256": digits_detector.weights_sha256,
+        "code_version": __version__,
+        "reference": record,
+    }
+
+    shifted = score(digits_detector, [digit_images[-300:].flip(-1)], reference, n_samples=300, splits=5)
+    assert shifted["fid"] > 1.0
+
+
+def test_score_without_reference_has_no_fid(digits_detector: Detector, digit_images: torch.Tensor) -> None:
+    result = score(digits_detector, [digit_images], None, n_samples=100, splits=10)
+    assert result["fid"] is None and "reference" not in result["record"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"detector": "inception"}, "detector=inception"),
+        ({"detector_weights_sha256": "f" * 64}, "detector_weights_sha256="),
+    ],
+)
+def test_score_refuses_statistics_of_another_detector(
+    digits_detector: Detector, digit_images: torch.Tensor, change: dict, message: str
+) -> None:
+    reference = ReferenceStats(np.zeros(64), np.eye(64), {"detector": digits_detector.name, **change})
+    with pytest.raises(SnganError, match=message):
+        score(digits_detector, [digit_images], reference, n_samples=100)
+
+
+def test_score_refuses_statistics_of_another_dimension(digits_detector: Detector, digit_images: torch.Tensor) -> None:
+    with pytest.raises(SnganError, match="2048-d"):
+        score(digits_detector, [digit_images], ReferenceStats(np.zeros(2048), np.eye(2048)), n_samples=100)
+
+
+def test_protocol_presets_follow_the_paper_and_the_common_practice() -> None:
+    paper, standard = get_protocol("paper"), get_protocol("standard")
+    assert (paper.n_generated, paper.is_splits, paper.n_reference) == (5_000, 10, 10_000)
+    assert (standard.n_generated, standard.n_reference) == (50_000, None)
+    assert paper.as_record()["name"] == "paper"
+    assert set(PROTOCOLS) == {"paper", "standard"}
+    with pytest.raises(SnganError, match="paper, standard"):
+        get_protocol("papr")
+
+
+def test_unknown_detector_lists_the_choices() -> None:
+    with pytest.raises(SnganError, match="digits-classifier, inception"):
+        build_detector("inceptoin")
