@@ -82,7 +82,14 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    inception_weights: Optional[str] = None
+    """Evaluation during training (train.eval_every) and the defaults of `sngan eval`."""
+
+    protocol: str = "paper"  # paper | standard (SPEC section 4)
+    detector: str = "auto"  # auto (digits-classifier for digits, else inception) | inception | digits-classifier
+    n_generated: Optional[int] = None  # null = the protocol's count
+    seed: int = 0
+    batch_size: int = 250
+    inception_weights: Optional[str] = None  # or env SNGAN_INCEPTION_WEIGHTS
 
 
 @dataclass
@@ -109,8 +116,9 @@ def register_configs() -> None:
 
 # Keys a resumed run may change: how long it runs and how often it logs, where it runs.
 RESUMABLE_KEYS = ("train.steps", "train.ckpt_every", "train.sample_every", "train.log_every",
-                  "train.eval_every", "train.on_nan", "device", "eval.inception_weights",
-                  "dataset.root", "dataset.download")
+                  "train.eval_every", "train.on_nan", "device", "dataset.root", "dataset.download",
+                  "eval.protocol", "eval.detector", "eval.n_generated", "eval.seed", "eval.batch_size",
+                  "eval.inception_weights")
 
 
 def _positive(cfg, key: str) -> None:
@@ -160,3 +168,8 @@ def validate(cfg) -> None:
     check_arch(cfg.arch.name, cfg.dataset.resolution, cfg.arch.conditional)
     _one_of(cfg, "setting.lr_decay", ("none", "linear"))
     _one_of(cfg, "train.on_nan", ("stop", "restore"))
+    _one_of(cfg, "eval.protocol", ("paper", "standard"))
+    _one_of(cfg, "eval.detector", ("auto", "inception", "digits-classifier"))
+    _positive(cfg, "eval.batch_size")
+    if cfg.eval.n_generated is not None and cfg.eval.n_generated < 2:
+        raise SnganError(f"eval.n_generated={cfg.eval.n_generated} is not allowed: it must be >= 2")

@@ -27,6 +27,7 @@ from sngan_cli.norms import build_normalizer, raw_weight, weight_layers
 from sngan_cli.training.checkpoint import config_differences, find_resumable, rng_state, save_checkpoint, set_rng_state
 from sngan_cli.training.guard import StopRequest, run_lock, write_status
 from sngan_cli.training.monitor import Monitor
+from sngan_cli.training.periodic_eval import PeriodicEvaluator
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
           checkpoint: Callable[[int], None], stop: StopRequest) -> int:
     """Steps start+1 .. train.steps; returns the last step done (earlier when a stop is requested)."""
     grid_z, grid_y = fixed_latent(gan, cfg.train.n_samples_grid, cfg.seed)
+    evaluate = PeriodicEvaluator(cfg, run_dir, gan.device) if cfg.train.eval_every else None
     monitor = Monitor(run_dir, start, cfg.train.steps)
     sums: Dict[str, torch.Tensor] = {}
     counted = 0
@@ -269,6 +271,8 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                 image = grid(to_uint8(gan.sample(grid_z, grid_y)), nrow=int(np.ceil(np.sqrt(len(grid_z)))))
                 save_png(image, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
                 monitor.image(step, "samples", image)
+            if evaluate is not None and (step % cfg.train.eval_every == 0 or last):
+                monitor.scalars(step, evaluate(gan, step))
             if step % cfg.train.ckpt_every == 0 or last:
                 if sums and not all(torch.isfinite(v).all() for v in sums.values()):
                     raise NonFiniteLoss(f"non-finite loss before step {step}; the last good checkpoint is kept in "

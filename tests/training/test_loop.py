@@ -114,3 +114,20 @@ def test_discriminator_comes_back_from_its_checkpoint(tiny_cfg, tmp_path):
     ckpt = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
     assert all(torch.equal(v, ckpt["D"][k]) for k, v in D.state_dict().items())
     assert normalizer.name == "spectral_gamma" and config["norm"]["name"] == "spectral_gamma"
+
+
+def test_periodic_evaluation_logs_and_keeps_best_and_final(tiny_cfg, tmp_path):
+    import json
+
+    train(tiny_cfg("train.steps=4", "train.eval_every=2", "train.sample_every=4", "train.ckpt_every=4",
+                   "eval.n_generated=40"), str(tmp_path))
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [2, 4]
+    assert lines[0]["record"]["detector"] == "digits-classifier" and lines[0]["record"]["n_generated"] == 40
+    summary = json.loads((tmp_path / "metrics_summary.json").read_text())
+    assert summary["final"]["step"] == 4
+    assert summary["best_is"]["inception_score_mean"] == max(line["inception_score_mean"] for line in lines)
+    assert summary["best_fid"]["fid"] == min(line["fid"] for line in lines)
+    tags, acc = scalar_tags(str(tmp_path))
+    assert {"metrics/IS", "metrics/FID"} <= tags
+    assert [e.step for e in acc.Scalars("metrics/FID")] == [2, 4]
