@@ -3,14 +3,13 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_ARGS := dataset=digits norm=spectral loss=hinge setting=C arch.width=0.25 train.steps=1500 \
-	train.batch_size=64 train.ckpt_every=500 train.sample_every=500 train.log_every=50 name=demo
+DEMO_ARGS := dataset=digits norm=spectral loss=hinge setting=C arch.width=0.25 train.steps=1200 \
+	train.g_batch_size=64 train.ckpt_every=200 train.sample_every=200 train.log_every=100 name=demo
 
 .PHONY: install demo test test-fast clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1 || $(BIN)/pip install -q "torch>=2.4" "torchvision>=0.19"
 	$(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
