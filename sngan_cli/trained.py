@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from sngan_cli import SnganError
 from sngan_cli.images import to_uint8
 from sngan_cli.models import build_discriminator, build_generator
 from sngan_cli.norms import Normalizer, build_normalizer
 from sngan_cli.training.checkpoint import LAST, load_checkpoint_file
+
+
+Batch = Tuple[torch.Tensor, Optional[torch.Tensor]]
 
 
 @dataclass
@@ -42,6 +46,29 @@ class TrainedGenerator:
     def images(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         """uint8 (N, 3, H, W) images, quantized exactly like saved PNGs."""
         return to_uint8(self.G(z, y))
+
+
+def latents(tg: TrainedGenerator, n: int, seed: int, label: Optional[int] = None) -> Batch:
+    """The n latents (and labels) of ``sngan sample`` and ``sngan eval`` for ``seed``, on G's device."""
+    return tg.latent(n, torch.Generator().manual_seed(seed), label)
+
+
+def render(tg: TrainedGenerator, z: torch.Tensor, y: Optional[torch.Tensor], batch_size: int,
+           progress: bool = False) -> Iterator[Batch]:
+    """uint8 (B, 3, H, W) image batches and their labels (None when unconditional), on the CPU."""
+    # disable=None: tqdm shows the bar only on a terminal, so logs stay clean
+    with tqdm(total=len(z), unit="img", disable=None if progress else True) as bar:
+        for start in range(0, len(z), batch_size):
+            yb = None if y is None else y[start:start + batch_size]
+            images = tg.images(z[start:start + batch_size], yb).cpu()
+            bar.update(len(images))
+            yield images, (None if yb is None else yb.cpu())
+
+
+def generate(tg: TrainedGenerator, n: int, seed: int, batch_size: int, label: Optional[int] = None,
+             progress: bool = False) -> Iterator[Batch]:
+    z, y = latents(tg, n, seed, label)
+    return render(tg, z, y, batch_size, progress)
 
 
 def checkpoint_path(ckpt: Optional[str] = None, run: Optional[str] = None) -> str:

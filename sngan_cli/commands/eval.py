@@ -13,11 +13,10 @@ from typing import List
 
 from sngan_cli import SnganError
 from sngan_cli.commands.options import Option, choice, help_requested, integer, parse_options, text, usage
-from sngan_cli.commands.sample import generate
 from sngan_cli.evaluation import (dataset_reference, detector_name, folder_batches, make_detector,
                                   reference_from_argument, score_batches, write_json)
 from sngan_cli.metrics import get_protocol
-from sngan_cli.trained import checkpoint_path, load_generator
+from sngan_cli.trained import checkpoint_path, generate, load_generator
 from sngan_cli.training.loop import resolve_device
 
 SUMMARY = ("Score a checkpoint (ckpt=PATH or run=DIR; writes eval.json into the run directory) or a folder of\n"

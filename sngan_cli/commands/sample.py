@@ -1,7 +1,7 @@
 """``sngan sample``: images from a trained generator, as numbered PNG files, one npz array, a grid,
 or a grid of latent interpolations.
 
-The latent draw is defined once, in ``latents``: all N vectors (and labels) come from a single
+The latent draw is defined once, in ``sngan_cli.trained.latents``: all N vectors (and labels) come from a single
 ``TrainedGenerator.latent(N, torch.Generator().manual_seed(seed), label)`` call, drawn on the CPU
 before any batching, so the images depend on (checkpoint, seed, N, label) only, never on batch_size
 or the device. ``generate`` is the image source for anything that must see the same images as
@@ -13,16 +13,15 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
-from sngan_cli.trained import TrainedGenerator, checkpoint_path, load_generator
+from sngan_cli.trained import Batch, TrainedGenerator, checkpoint_path, generate, load_generator, render
 from sngan_cli.images import grid, save_png
 from sngan_cli.training.loop import resolve_device
 
@@ -48,32 +47,6 @@ INTERPOLATION_ROWS, INTERPOLATION_STEPS = 8, 10
 PROGRESS_MIN = 1000  # below this many images a progress bar is noise
 NPZ, GRID, INTERPOLATION = "samples.npz", "grid.png", "interpolation.png"
 _OUTPUT_FILE = re.compile(rf"^([0-9]{{6,}}\.png|{re.escape(NPZ)}|{re.escape(GRID)}|{re.escape(INTERPOLATION)})$")
-
-Batch = Tuple[torch.Tensor, Optional[torch.Tensor]]
-
-
-def latents(tg: TrainedGenerator, n: int, seed: int, label: Optional[int] = None) -> Batch:
-    """The n latents (and labels) of ``sngan sample``/``sngan eval`` for ``seed``, on G's device."""
-    return tg.latent(n, torch.Generator().manual_seed(seed), label)
-
-
-def render(tg: TrainedGenerator, z: torch.Tensor, y: Optional[torch.Tensor], batch_size: int,
-           progress: bool = False) -> Iterator[Batch]:
-    """uint8 (B, 3, H, W) image batches and their labels (None when unconditional), on the CPU."""
-    # disable=None: tqdm shows the bar only on a terminal, so logs stay clean
-    with tqdm(total=len(z), unit="img", disable=None if progress else True) as bar:
-        for start in range(0, len(z), batch_size):
-            yb = None if y is None else y[start:start + batch_size]
-            images = tg.images(z[start:start + batch_size], yb).cpu()
-            bar.update(len(images))
-            yield images, (None if yb is None else yb.cpu())
-
-
-def generate(tg: TrainedGenerator, n: int, seed: int, batch_size: int, label: Optional[int] = None,
-             progress: bool = False) -> Iterator[Batch]:
-    z, y = latents(tg, n, seed, label)
-    return render(tg, z, y, batch_size, progress)
-
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
     """(R, D) x (R, D) -> (R * steps, D): row r walks the great circle from z0[r] to z1[r], ends included."""

@@ -11,7 +11,7 @@ from torch import nn
 
 from sngan_cli import SnganError
 from sngan_cli.commands import export
-from sngan_cli.commands.sample import latents
+from sngan_cli.trained import latents
 from sngan_cli.trained import load_generator
 from sngan_cli.images import to_uint8
 
