@@ -26,6 +26,11 @@ def test_settings_match_table1(setting):
     assert (s.lr, s.beta1, s.beta2, s.n_dis) == TABLE1[setting]
 
 
+def test_imagenet_setting_decays_linearly_after_400k():
+    s = compose_train(["setting=imagenet"]).setting
+    assert (s.lr, s.beta1, s.beta2, s.n_dis, s.lr_decay, s.decay_start) == (2e-4, 0.0, 0.9, 5, "linear", 400_000)
+
+
 def test_digits_defaults_to_32px():
     assert compose_train(["dataset=digits"]).dataset.resolution == 32
 
