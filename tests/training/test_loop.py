@@ -131,3 +131,14 @@ def test_periodic_evaluation_logs_and_keeps_best_and_final(tiny_cfg, tmp_path):
     tags, acc = scalar_tags(str(tmp_path))
     assert {"metrics/IS", "metrics/FID"} <= tags
     assert [e.step for e in acc.Scalars("metrics/FID")] == [2, 4]
+
+
+def test_linear_lr_decay(tiny_cfg):
+    cfg = tiny_cfg("setting.lr_decay=linear", "setting.decay_start=2", "train.steps=6")
+    gan = GAN(cfg, 10, torch.device("cpu"))
+    lrs = []
+    for step in (1, 2, 4, 6):
+        gan.set_lr(step)
+        lrs.append(gan.opt_D.param_groups[0]["lr"])
+        assert gan.opt_G.param_groups[0]["lr"] == lrs[-1]
+    assert lrs == pytest.approx([2e-4, 2e-4, 1e-4, 0.0])
