@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from typing import BinaryIO, Callable, Optional
 
@@ -22,10 +23,23 @@ def _umask() -> int:
     return mask
 
 
+def _keep_copy(path: str, destination: str) -> None:
+    """``destination`` becomes the current ``path`` while ``path`` itself never disappears."""
+    staged = f"{destination}.tmp"
+    if os.path.exists(staged):
+        os.unlink(staged)
+    try:
+        os.link(path, staged)  # a second name for the same file: instant, no copy
+    except OSError:  # file systems without hard links
+        shutil.copy2(path, staged)
+    os.replace(staged, destination)
+
+
 def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as: Optional[str] = None) -> None:
     """Write ``path`` through a temp file in the same directory, fsync, rename into place.
 
-    With ``keep_previous_as`` the file being replaced is first renamed to that path. On any error
+    With ``keep_previous_as`` the file being replaced is kept under that name; ``path`` exists
+    throughout, so a reader never finds it missing. On any error
     the temp file is removed; an OSError (a full disk included) becomes a SnganError naming the file.
     """
     directory = os.path.dirname(os.path.abspath(path))
@@ -38,7 +52,7 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as:
             f.flush()
             os.fsync(f.fileno())
         if keep_previous_as and os.path.exists(path):
-            os.replace(path, keep_previous_as)
+            _keep_copy(path, keep_previous_as)
         os.replace(tmp, path)
         _fsync_dir(directory)
     except BaseException as e:

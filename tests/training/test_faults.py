@@ -14,7 +14,10 @@ from tests.conftest import TINY, compose_train
 
 
 def _mtime(path):
-    return path.stat().st_mtime_ns if path.exists() else None
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def _state(ckpt):
