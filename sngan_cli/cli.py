@@ -14,6 +14,9 @@ COMMANDS = {
     "stats": ("sngan_cli.commands.stats", "precompute a dataset's real-image statistics for FID"),
     "sample": ("sngan_cli.commands.sample", "images from a checkpoint: PNG files, npz, grid, interpolations"),
     "export": ("sngan_cli.commands.export", "the generator as a standalone TorchScript or ONNX file"),
+    "report": ("sngan_cli.commands.report", "Table 2, Figures 1-2 and more from the runs under a directory"),
+    "spectrum": ("sngan_cli.commands.spectrum", "singular values of D's effective weights (Figure 3)"),
+    "bench": ("sngan_cli.commands.bench", "time per 100 generator updates for each normalizer (Figure 10)"),
 }
 
 USAGE = "usage: sngan <command> [key=value ...]\n\ncommands:\n" + "\n".join(

@@ -1,0 +1,152 @@
+"""One number of a table or figure from the runs behind it: final score (``eval.json``), best score
+(over ``metrics.jsonl`` and ``eval.json``: highest IS, lowest FID, with its step), mean and sample
+standard deviation over seeds, and the run directories it came from.
+
+A cell counts each seed once: when two runs of a cell share a seed (the same configuration reached
+by two presets, e.g. Figure 11's n_dis=5 and setting D itself), the one with an evaluation at the
+latest step is used and the other is listed as a duplicate.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Hashable, Iterable, List, Optional, Tuple
+
+from sngan_cli.reporting.runs import Run
+
+IS, FID = "inception_score_mean", "fid"
+HIGHER_IS_BETTER = {IS: True, FID: False}
+DIGITS = {IS: 2, FID: 1}
+MISSING = "—"
+
+# keys that do not change the numbers, or that name the cell itself
+IGNORED_KEYS = ("seed", "name", "device", "dataset.root", "dataset.download", "eval", "train.ckpt_every",
+                "train.sample_every", "train.log_every", "train.eval_every", "train.on_nan", "train.n_samples_grid")
+
+
+@dataclass(frozen=True)
+class Score:
+    value: float
+    step: Optional[int]
+    run: str  # the run directory, relative to the report root
+
+
+def _number(value) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def final_score(run: Run, metric: str) -> Optional[Score]:
+    value = _number(run.eval.get(metric)) if run.eval else None
+    return None if value is None else Score(value, run.eval.get("step"), run.rel)
+
+
+def best_score(run: Run, metric: str) -> Optional[Score]:
+    entries = run.metrics + ([run.eval] if run.eval else [])
+    scores = [Score(v, e.get("step"), run.rel) for e in entries if (v := _number(e.get(metric))) is not None]
+    if not scores:
+        return None
+    pick = max if HIGHER_IS_BETTER[metric] else min
+    return pick(scores, key=lambda s: s.value)
+
+
+@dataclass
+class Cell:
+    scores: List[Score]
+    missing: List[str] = field(default_factory=list)  # runs of the cell without this number
+
+    @property
+    def values(self) -> List[float]:
+        return [s.value for s in self.scores]
+
+    @property
+    def mean(self) -> Optional[float]:
+        return statistics.fmean(self.values) if self.scores else None
+
+    @property
+    def std(self) -> Optional[float]:
+        """Sample standard deviation over seeds (n - 1); None for fewer than two seeds."""
+        return statistics.stdev(self.values) if len(self.scores) >= 2 else None
+
+    @property
+    def sources(self) -> List[str]:
+        return [s.run for s in self.scores]
+
+    def text(self, metric: str, with_steps: bool = False) -> str:
+        if not self.scores:
+            return MISSING
+        out = format_mean_std(self.mean, self.std, DIGITS[metric])
+        if with_steps:
+            out += " @ " + "/".join(str(s.step) if s.step is not None else "?" for s in self.scores)
+        return out
+
+
+def format_mean_std(mean: Optional[float], std: Optional[float], digits: int) -> str:
+    if mean is None:
+        return MISSING
+    return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+
+
+def cell(runs: Iterable[Run], metric: str, best: bool = False) -> Cell:
+    scores, missing = [], []
+    for run in runs:
+        score = (best_score if best else final_score)(run, metric)
+        if score is None:
+            missing.append(run.rel)
+        else:
+            scores.append(score)
+    return Cell(scores, missing)
+
+
+def _preference(run: Run) -> Tuple[int, int]:
+    step = run.eval.get("step") if run.eval else None
+    return (run.eval is not None, step if isinstance(step, int) else -1)
+
+
+def distinct_seeds(runs: Iterable[Run]) -> Tuple[List[Run], List[Run]]:
+    """(one run per seed, the duplicates left out), in path order."""
+    by_seed: Dict[Hashable, List[Run]] = {}
+    for run in runs:
+        by_seed.setdefault(run.seed, []).append(run)
+    kept, duplicates = [], []
+    for group in by_seed.values():
+        chosen = max(group, key=_preference)  # max keeps the first of equals: path order decides ties
+        kept.append(chosen)
+        duplicates.extend(r for r in group if r is not chosen)
+    return sorted(kept, key=lambda r: r.rel), duplicates
+
+
+def group_by(runs: Iterable[Run], key: Callable[[Run], Hashable]) -> Dict[Hashable, List[Run]]:
+    groups: Dict[Hashable, List[Run]] = {}
+    for run in runs:
+        groups.setdefault(key(run), []).append(run)
+    return groups
+
+
+def best_setting(by_setting: Dict[str, List[Run]]) -> Optional[str]:
+    """The setting with the highest mean final IS (the paper reports each method at its best)."""
+    means = {s: cell(runs, IS).mean for s, runs in by_setting.items()}
+    scored = sorted((s for s, m in means.items() if m is not None), key=lambda s: (-means[s], s))
+    return scored[0] if scored else None
+
+
+def _flatten(node, prefix: str = "") -> Dict[str, object]:
+    if not isinstance(node, dict):
+        return {prefix: node}
+    out: Dict[str, object] = {}
+    for key, value in node.items():
+        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _ignored(key: str) -> bool:
+    return any(key == i or key.startswith(i + ".") for i in IGNORED_KEYS)
+
+
+def differing_keys(runs: List[Run]) -> List[str]:
+    """Config keys (beyond seed, name and bookkeeping) whose values differ between ``runs``."""
+    flat = [_flatten(r.config or {}) for r in runs]
+    keys = sorted(set().union(*flat)) if flat else []
+    return [k for k in keys if not _ignored(k) and len({repr(f.get(k)) for f in flat}) > 1]

@@ -1,0 +1,67 @@
+"""Table 2: Inception score and FID of every method on each dataset, each method at its best
+setting, our final and best numbers next to the paper's (SPEC section 5). Runs of combinations the
+paper has no row for (e.g. ``norm=none``) get rows of their own after the paper's.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+from sngan_cli.reporting.methods import deviations, other_row, table2_row, table7_row
+from sngan_cli.reporting.paper import PAPER_DATASETS, TABLE2, Row, dataset_label, paper_dataset
+from sngan_cli.reporting.records import protocol_notes
+from sngan_cli.reporting.runs import Run
+from sngan_cli.reporting.tables import Sources, Table, build_table
+
+Assignments = List[Tuple[Row, List[Run]]]
+
+LEGEND = ("Ours: mean ± sample std over seeds (n-1; no ± with one seed). final = eval.json at the end of "
+          "training; best = highest IS / lowest FID over the periodic evaluations (metrics.jsonl) and eval.json, "
+          "@ the step of each seed's best. setting = the one with the highest mean final IS among those run. "
+          "seeds = seeds evaluated / runs at that setting. — = no run or no evaluation (listed below); "
+          "n/a = not reported in the paper.")
+
+
+def assignments(runs: List[Run]) -> Assignments:
+    """Every paper row (with its runs, possibly none), then rows for unlisted combinations."""
+    rows: Dict[str, Tuple[Row, List[Run]]] = {row.key: (row, []) for row in TABLE2}
+    for run in runs:
+        row = table2_row(run)
+        if row is None and not deviations(run) and table7_row(run) is None:
+            row = other_row(run)
+            rows.setdefault(row.key, (row, []))
+        if row is not None:
+            rows[row.key][1].append(run)
+    return list(rows.values())
+
+
+def paper_note(dataset: str) -> str:
+    if dataset in PAPER_DATASETS:
+        return f"Paper: Table 2 of Miyato et al. (ICLR 2018), {dataset_label(dataset)}."
+    return (f"The paper did not use {dataset_label(dataset)}: the paper's columns hold its CIFAR-10 numbers, "
+            f"shown as the reference ordering of the methods, not as targets.")
+
+
+def build_table2(dataset: str, assigned: Assignments, sources: Sources) -> Tuple[Table, List[Run]]:
+    runs = [r for _, rs in assigned for r in rs]
+    notes = [LEGEND, paper_note(dataset), *protocol_notes(runs)]
+    return build_table(f"table2/{dataset}", dataset, f"Table 2, {dataset_label(dataset)}", notes, assigned,
+                       paper_dataset(dataset), sources)
+
+
+def absent(assigned: Assignments) -> List[str]:
+    """Setting/seed combinations missing from a partly run grid: within each family of rows (same
+    architecture, same number of updates), every row with runs is expected at every setting and seed
+    that any row of the family has."""
+    families: Dict[Tuple[str, bool], List[Tuple[Row, List[Run]]]] = {}
+    for row, runs in assigned:
+        if runs:
+            families.setdefault((row.arch, row.twice), []).append((row, runs))
+    lines = []
+    for members in families.values():
+        settings = sorted({str(r.get("setting.name")) for _, runs in members for r in runs})
+        seeds = sorted({r.seed for _, runs in members for r in runs}, key=str)
+        for row, runs in members:
+            have = {(str(r.get("setting.name")), r.seed) for r in runs}
+            lines += [f"{row.label}, setting {s}, seed {k}: no run found"
+                      for s in settings for k in seeds if (s, k) not in have]
+    return lines

@@ -1,0 +1,96 @@
+"""A table of the report (Table 2, Table 7) as data: rows of text cells, each cell traceable to
+the run directories behind it (``sources``), and the row builder shared by both tables: a method at
+its best setting (highest mean final IS, as the paper reports), our final and best scores next to
+the paper's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from sngan_cli.reporting.cells import FID, IS, MISSING, best_setting, cell, differing_keys, distinct_seeds, group_by
+from sngan_cli.reporting.paper import PaperScore, Row
+from sngan_cli.reporting.runs import Run
+
+NOT_REPORTED = "n/a"
+COLUMNS = ["method", "setting", "seeds", "IS final", "IS best", "IS paper", "FID final", "FID best", "FID paper"]
+# our columns: (column, metric, best over training?)
+OUR_COLUMNS = (("IS final", IS, False), ("IS best", IS, True), ("FID final", FID, False), ("FID best", FID, True))
+
+Sources = Dict[str, List[str]]  # "<table key>/<row key>/<column>" -> run directories
+
+
+@dataclass
+class TableRow:
+    key: str
+    cells: List[str]
+    runs: List[str]  # every run directory behind the row's numbers
+
+
+@dataclass
+class Table:
+    key: str  # prefix of its cells in sources.json, e.g. table2/cifar10
+    dataset: str
+    title: str
+    notes: List[str]
+    columns: List[str]
+    rows: List[TableRow] = field(default_factory=list)
+
+
+def paper_is(score: Optional[PaperScore]) -> str:
+    if score is None or score.is_mean is None:
+        return NOT_REPORTED
+    return f"{score.is_mean:.2f}" + ("" if score.is_std is None else f" ± {score.is_std:.2f}")
+
+
+def paper_fid(score: Optional[PaperScore]) -> str:
+    if score is None or score.fid is None:
+        return NOT_REPORTED
+    return f"{score.fid:.1f}" + ("" if score.fid_std is None else f" ± {score.fid_std:.2f}")
+
+
+@dataclass
+class BuiltRow:
+    row: TableRow
+    notes: List[str]
+    duplicates: List[Run]
+
+
+def best_setting_row(table_key: str, row: Row, runs: List[Run], paper_dataset: str, sources: Sources) -> BuiltRow:
+    """``row`` at its best setting among ``runs`` (all runs of the method, any setting)."""
+    kept: Dict[str, List[Run]] = {}
+    duplicates: List[Run] = []
+    for setting, group in group_by(runs, lambda r: str(r.get("setting.name"))).items():
+        kept[setting], dups = distinct_seeds(group)
+        duplicates += dups
+    chosen = best_setting(kept)
+    chosen_runs = kept.get(chosen, []) if chosen else []
+    setting = MISSING if chosen is None else chosen if len(kept) == 1 else f"{chosen} (best of {len(kept)})"
+    cells = {column: cell(chosen_runs, metric, best) for column, metric, best in OUR_COLUMNS}
+    seeds = (f"{len(cells['IS final'].scores)}/{len(chosen_runs)}" if chosen
+             else f"0/{sum(len(g) for g in kept.values())}")
+    paper = row.paper.get(paper_dataset)
+    texts = {column: cells[column].text(metric, with_steps=best) for column, metric, best in OUR_COLUMNS}
+    used = sorted({run for column, _, _ in OUR_COLUMNS for run in cells[column].sources})
+    for column, _, _ in OUR_COLUMNS:
+        sources[f"{table_key}/{row.key}/{column}"] = cells[column].sources
+    notes = [f"{row.label}: {row.note}"] if row.note else []
+    spread = differing_keys([r for r in chosen_runs if r.rel in used])
+    if spread:
+        notes.append(f"{row.label}: the runs averaged differ in {', '.join(spread)}")
+    return BuiltRow(TableRow(row.key, [row.label, setting, seeds, texts["IS final"], texts["IS best"], paper_is(paper),
+                                       texts["FID final"], texts["FID best"], paper_fid(paper)], used),
+                    notes, duplicates)
+
+
+def build_table(key: str, dataset: str, title: str, notes: List[str], rows: List[Tuple[Row, List[Run]]],
+                paper_dataset: str, sources: Sources) -> Tuple[Table, List[Run]]:
+    """The table and the duplicate runs it left out."""
+    table = Table(key, dataset, title, list(notes), list(COLUMNS))
+    duplicates: List[Run] = []
+    for row, runs in rows:
+        built = best_setting_row(key, row, runs, paper_dataset, sources)
+        table.rows.append(built.row)
+        table.notes += built.notes
+        duplicates += built.duplicates
+    return table, duplicates

@@ -1,0 +1,54 @@
+"""Scores, means over seeds, duplicates and the best-setting pick."""
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from sngan_cli.reporting.cells import FID, IS, best_score, best_setting, cell, distinct_seeds, final_score
+from sngan_cli.reporting.runs import Run
+
+
+def _run(rel, seed=0, is_=None, fid=None, step=100, metrics=(), setting="C"):
+    evaluation = None if is_ is None else {"inception_score_mean": is_, "fid": fid, "step": step}
+    return Run(path=f"/r/{rel}", rel=rel, config={"seed": seed, "setting": {"name": setting}}, status=None,
+               eval=evaluation, metrics=list(metrics))
+
+
+def test_final_and_best_scores_with_their_steps():
+    run = _run("a", is_=7.0, fid=30.0, metrics=[{"step": 10, "inception_score_mean": 7.5, "fid": 35.0},
+                                                  {"step": 20, "inception_score_mean": 6.0, "fid": 25.0}])
+    assert (final_score(run, IS).value, final_score(run, IS).step) == (7.0, 100)
+    assert (best_score(run, IS).value, best_score(run, IS).step) == (7.5, 10)  # highest IS
+    assert (best_score(run, FID).value, best_score(run, FID).step) == (25.0, 20)  # lowest FID
+
+
+def test_missing_and_non_finite_values_are_no_score():
+    assert final_score(_run("a"), IS) is None
+    assert final_score(_run("b", is_=7.0, fid=None), FID) is None
+    assert final_score(_run("c", is_=float("nan")), IS) is None
+
+
+def test_mean_and_sample_std_over_seeds():
+    c = cell([_run("a", 0, 6.0), _run("b", 1, 7.0), _run("c", 2, 8.5), _run("d", 3)], IS)
+    assert c.mean == pytest.approx(statistics.fmean([6.0, 7.0, 8.5]))
+    assert c.std == pytest.approx(statistics.stdev([6.0, 7.0, 8.5]))
+    assert c.sources == ["a", "b", "c"] and c.missing == ["d"]
+    assert c.text(IS) == "7.17 ± 1.26"
+    single = cell([_run("a", 0, 6.0)], IS)
+    assert (single.std, single.text(IS)) == (None, "6.00")
+    assert cell([], IS).text(IS) == "—"
+
+
+def test_a_seed_counts_once_preferring_the_evaluated_latest_run():
+    runs = [_run("x/no-eval", 0), _run("y/early", 0, 6.0, step=50), _run("z/late", 0, 7.0, step=100), _run("w", 1, 5.0)]
+    kept, duplicates = distinct_seeds(runs)
+    assert [r.rel for r in kept] == ["w", "z/late"]
+    assert sorted(r.rel for r in duplicates) == ["x/no-eval", "y/early"]
+
+
+def test_best_setting_is_the_highest_mean_final_is():
+    by_setting = {"A": [_run("a0", 0, 6.0), _run("a1", 1, 8.0)], "B": [_run("b0", 0, 6.5)], "C": [_run("c0", 0)]}
+    assert best_setting(by_setting) == "A"  # mean 7.0
+    assert best_setting({"C": [_run("c0", 0)]}) is None
+    assert best_setting({"B": [_run("b", 0, 6.0)], "A": [_run("a", 0, 6.0)]}) == "A"  # ties: by name
