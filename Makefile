@@ -24,10 +24,10 @@ demo: $(STAMP)
 	@echo "TensorBoard: $(BIN)/tensorboard --logdir outputs/digits/cnn-spectral-hinge-C/seed0-demo"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow"
 
 clean:
 	rm -rf $(VENV) outputs multirun
