@@ -35,7 +35,7 @@ OPTIONS = {
     "inception_weights": Option(text, help="pt_inception-2015-12-05-6726825d.pth (or env SNGAN_INCEPTION_WEIGHTS)"),
     "eval.inception_weights": Option(text, help="same as inception_weights="),
     "resolution": Option(integer(8), 32, "with images= and a dataset reference: its resolution"),
-    "dataset.root": Option(text, "data", "with a dataset reference: where the dataset lives"),
+    "dataset.root": Option(text, help="where the reference dataset lives (default: the run's, else data)"),
     "seed": Option(integer(0), 0, "seed of the latent draw (as in sngan sample)"),
     "batch_size": Option(integer(1), 250, "images per forward pass (does not change the numbers)"),
     "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G and the detector run"),
@@ -56,7 +56,8 @@ def main(argv: List[str]) -> None:
         if not o["reference"]:
             raise SnganError("images=DIR needs reference=DIR|FILE.npz|DATASET")
         detector = make_detector(detector_name(o["reference"], o["detector"]), weights, device)
-        reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"], o["dataset.root"])
+        reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"],
+                                            o["dataset.root"] or "data")
         n = o["n"] or sum(len(b) for b in folder_batches(o["images"]))
         result = score_batches(detector, lambda: folder_batches(o["images"]), reference, protocol, n)
         result["record"]["images"] = os.path.abspath(o["images"])
@@ -65,8 +66,7 @@ def main(argv: List[str]) -> None:
 
     path = checkpoint_path(o["ckpt"], o["run"])
     tg = load_generator(path, device)
-    dataset = {**tg.config["dataset"], "root": o["dataset.root"] if "dataset.root" in _given(argv)
-               else tg.config["dataset"]["root"]}
+    dataset = {**tg.config["dataset"], "root": o["dataset.root"] or tg.config["dataset"]["root"]}
     detector = make_detector(detector_name(dataset["name"], o["detector"]), weights, device)
     reference = dataset_reference(detector, dataset, protocol)
     n = o["n"] or protocol.n_generated
@@ -78,10 +78,6 @@ def main(argv: List[str]) -> None:
     log_to_tensorboard(run_dir, result)
     print(json.dumps(result, indent=2))
     print(f"wrote {os.path.join(run_dir, 'eval.json')}")
-
-
-def _given(argv: List[str]) -> List[str]:
-    return [arg.partition("=")[0] for arg in argv]
 
 
 def log_to_tensorboard(run_dir: str, result: dict) -> None:
