@@ -6,6 +6,7 @@ express live in :func:`validate`, which runs before any work starts.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -78,6 +79,11 @@ class TrainConfig:
     eval_every: int = 0  # 0 = off
     on_nan: str = "stop"  # stop | restore
     n_samples_grid: int = 100
+    # speed options (docs/performance.md): how the computation runs, not what it computes
+    channels_last: bool = False  # NHWC memory layout for G, D and the batches
+    tf32: bool = False  # CUDA: TF32 matmuls and convolutions (false keeps PyTorch's defaults)
+    compile: bool = False  # torch.compile of G, D and the normalizer's per-update work
+    amp: str = "none"  # none | bf16 (autocast of G and D; sigma, losses and gradient penalty in fp32)
 
 
 @dataclass
@@ -102,7 +108,7 @@ class TrainRunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
-    device: str = "auto"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | cuda:free (one GPU per job of a local sweep)
     name: str = ""
 
 
@@ -118,7 +124,7 @@ def register_configs() -> None:
 RESUMABLE_KEYS = ("train.steps", "train.ckpt_every", "train.sample_every", "train.log_every",
                   "train.eval_every", "train.on_nan", "device", "dataset.root", "dataset.download",
                   "eval.protocol", "eval.detector", "eval.n_generated", "eval.seed", "eval.batch_size",
-                  "eval.inception_weights")
+                  "eval.inception_weights", "train.channels_last", "train.tf32", "train.compile", "train.amp")
 
 
 def _positive(cfg, key: str) -> None:
@@ -162,12 +168,15 @@ def validate(cfg) -> None:
     for key in ("setting.beta1", "setting.beta2"):
         if not 0.0 <= _get(cfg, key) < 1.0:
             raise SnganError(f"{key}={_get(cfg, key)} is not allowed: it must be in [0, 1)")
-    _one_of(cfg, "device", ("auto", "cpu", "cuda"))
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+|:free)?", str(cfg.device)):
+        raise SnganError(f"device={cfg.device} is not allowed: choose one of auto, cpu, cuda, cuda:N, "
+                         f"cuda:free (the first GPU no other sngan run on this machine holds)")
     from sngan_cli.models import check_arch  # torch-heavy: imported only when validating
 
     check_arch(cfg.arch.name, cfg.dataset.resolution, cfg.arch.conditional)
     _one_of(cfg, "setting.lr_decay", ("none", "linear"))
     _one_of(cfg, "train.on_nan", ("stop", "restore"))
+    _one_of(cfg, "train.amp", ("none", "bf16"))
     _one_of(cfg, "eval.protocol", ("paper", "standard"))
     _one_of(cfg, "eval.detector", ("auto", "inception", "digits-classifier"))
     _positive(cfg, "eval.batch_size")

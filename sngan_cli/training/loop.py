@@ -1,15 +1,22 @@
 """The training loop: n_dis updates of D, then one of G, repeated ``train.steps`` times (Algorithm 1
 around the loss of Sec. 2 / Eq. 17), with Adam as set by Table 1.
 
-Build order matters: D -> normalizer -> checkpoint -> optimizers (a normalizer may add parameters,
-and the optimizers must see them).
+Build order matters: D -> normalizer -> checkpoint -> optimizers -> compile (a normalizer may add
+parameters, and the optimizers must see them).
+
+Under ``torchrun`` the same loop runs data-parallel on every rank (training/distributed.py): ranks
+average gradients before each optimizer step; rank 0 alone holds the run lock, writes status.json,
+checkpoints, logs, sample grids and evaluations.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
+import signal
 import sys
+from types import SimpleNamespace
 from typing import Any, Callable, Dict, Optional
 
 import numpy as np
@@ -24,7 +31,9 @@ from sngan_cli.images import grid, save_png, to_uint8
 from sngan_cli.losses import get_loss
 from sngan_cli.models import build_pair
 from sngan_cli.norms import build_normalizer, raw_weight, weight_layers
+from sngan_cli.training import speed
 from sngan_cli.training.checkpoint import config_differences, find_resumable, rng_state, save_checkpoint, set_rng_state
+from sngan_cli.training.distributed import SINGLE, Distributed, claim_free_gpu, device_for, from_environment
 from sngan_cli.training.guard import StopRequest, run_lock, write_status
 from sngan_cli.training.monitor import Monitor
 from sngan_cli.training.periodic_eval import PeriodicEvaluator
@@ -32,6 +41,7 @@ from sngan_cli.training.periodic_eval import PeriodicEvaluator
 log = logging.getLogger(__name__)
 
 MAX_RESTORES = 3  # train.on_nan=restore: consecutive roll-backs before giving up
+RANK_SEED_STRIDE = 100_003  # rank r of a data-parallel run seeds with seed + r * stride (rank 0: seed)
 
 
 class NonFiniteLoss(SnganError):
@@ -39,11 +49,17 @@ class NonFiniteLoss(SnganError):
 
 
 def resolve_device(name: str) -> torch.device:
+    """``cuda:free`` resolves to ``cuda`` here; train() then claims a free GPU (distributed.claim_free_gpu)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SnganError("device=cuda but no CUDA device is available; use device=auto or device=cpu")
-    return torch.device(name)
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SnganError(f"device={name} but no CUDA device is available; use device=auto or device=cpu")
+    if name == "cuda:free":
+        return torch.device("cuda")
+    device = torch.device(name)
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise SnganError(f"device={name} but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -55,19 +71,37 @@ def seed_everything(seed: int) -> None:
 class GAN:
     """G, D, their optimizers, the normalizer and the loss of one run, and one training step."""
 
-    def __init__(self, cfg: DictConfig, num_classes: int, device: torch.device) -> None:
-        self.cfg, self.device = cfg, device
+    def __init__(self, cfg: DictConfig, num_classes: int, device: torch.device, dist: Distributed = SINGLE) -> None:
+        self.cfg, self.device, self.dist = cfg, device, dist
         self.num_classes = num_classes if cfg.arch.conditional else 0
-        self.normalizer = build_normalizer(cfg.norm)
+        # plain attributes, not a DictConfig: torch.compile traces the normalizer's hooks without breaks
+        self.normalizer = build_normalizer(SimpleNamespace(**OmegaConf.to_container(cfg.norm, resolve=True)))
         self.loss = get_loss(cfg.loss.name)
         self.G, self.D = build_pair(cfg.arch, cfg.dataset.resolution, num_classes, self.normalizer.feature_norm)
         self.normalizer.apply(self.D)
         self.G.to(device)
         self.D.to(device)
+        if cfg.train.channels_last:
+            speed.to_channels_last(self.G)
+            speed.to_channels_last(self.D)
+        dist.broadcast_module(self.G)  # every rank starts from rank 0's weights and u, v
+        dist.broadcast_module(self.D)
         betas = (cfg.setting.beta1, cfg.setting.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.setting.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.setting.lr, betas=betas)
         self.g_batch_size = cfg.train.g_batch_size or 2 * cfg.train.batch_size
+        # what runs the forward passes: the modules themselves, or their compiled versions; state
+        # dicts, sampling and the gradient penalty (double backward) always use the eager modules
+        self.G_fwd = speed.compiled(self.G, cfg.train.compile)
+        self.D_fwd = speed.compiled(self.D, cfg.train.compile)
+        self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile)
+        self.amp = cfg.train.amp != "none"
+
+    def autocast(self):
+        return speed.autocast(self.cfg.train.amp, self.device)
+
+    def fp32_weights(self):
+        return speed.fp32_weights(self.D, self.amp)
 
     def latent(self, n: int):
         z = torch.randn(n, self.cfg.arch.z_dim, device=self.device)
@@ -88,15 +122,21 @@ class GAN:
         z, fake_y = self.latent(real.shape[0])
         if real_y is None or not self.num_classes:
             real_y = None
-        with torch.no_grad():
-            fake = self.G(z, fake_y)
-        self.normalizer.before_d_step(self.D)
-        # real and fake in separate calls: a batch-normalized D sees each batch on its own
-        loss = self.loss.d(self.D(real, real_y), self.D(fake, fake_y))
-        penalty = self.normalizer.penalty(self.D, real, fake, real_y)
+        if self.cfg.train.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), self.autocast():
+            fake = self.G_fwd(z, fake_y).float()
+        self.before_d_step(self.D)
+        with self.fp32_weights():
+            with self.autocast():
+                # real and fake in separate calls: a batch-normalized D sees each batch on its own
+                real_logits, fake_logits = self.D_fwd(real, real_y), self.D_fwd(fake, fake_y)
+            loss = self.loss.d(real_logits.float(), fake_logits.float())
+            penalty = self.normalizer.penalty(self.D, real, fake, real_y)  # fp32, eager D
         total = loss if penalty is None else loss + penalty
         self.opt_D.zero_grad(set_to_none=True)
         total.backward()
+        self.dist.average_gradients(self.D)
         self.opt_D.step()
         self.normalizer.after_d_step(self.D)
         out = {"loss/D": loss.detach()}
@@ -106,9 +146,13 @@ class GAN:
 
     def g_step(self) -> Dict[str, torch.Tensor]:
         z, y = self.latent(self.g_batch_size)
-        loss = self.loss.g(self.D(self.G(z, y), y))
+        with self.fp32_weights():
+            with self.autocast():
+                logits = self.D_fwd(self.G_fwd(z, y), y)
+            loss = self.loss.g(logits.float())
         self.opt_G.zero_grad(set_to_none=True)
         loss.backward()
+        self.dist.average_gradients(self.G)
         self.opt_G.step()
         return {"loss/G": loss.detach()}
 
@@ -130,6 +174,11 @@ class GAN:
             w = module.weight.flatten(1).float()
             out[f"sigma_exact/{name}"] = float(torch.linalg.matrix_norm(w, ord=2))
         return out
+
+    def sync_buffers(self) -> None:
+        """Average BN running statistics over the ranks (data-parallel runs) before they are read."""
+        self.dist.average_batchnorm_stats(self.G)
+        self.dist.average_batchnorm_stats(self.D)
 
     def state_dict(self) -> Dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(),
@@ -162,57 +211,95 @@ def resume_state(cfg: DictConfig, ckpt_dir: str) -> Optional[Dict[str, Any]]:
 
 
 def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
-    """Train (or resume) the run in ``run_dir``; return its final step and directory."""
+    """Train (or resume) the run in ``run_dir``; return its final step and directory.
+
+    Under ``torchrun`` every rank calls this with the same config and directory."""
     validate(cfg)
     resolve_device(cfg.device)  # refuse device=cuda without CUDA before touching the run directory
+    dist = from_environment(cfg.device)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
-    with run_lock(run_dir):
-        resumed = resume_state(cfg, ckpt_dir)
+    with contextlib.ExitStack() as held:
+        # rank 0 takes the run lock; the others learn whether it could, and stop with it if not
+        _on_main(dist, lambda: held.enter_context(run_lock(run_dir)))
+        device = device_for(dist, resolve_device(cfg.device))
+        if cfg.device == "cuda:free" and not dist.enabled:
+            device = claim_free_gpu(held)  # held until this run ends, or its process dies
+        resumed = resume_state(cfg, ckpt_dir)  # every rank reads the same file; nobody writes yet
         if resumed is not None and resumed["step"] >= cfg.train.steps:
             log.info("%s is already trained to step %d", run_dir, resumed["step"])
-            write_status(run_dir, "finished", int(resumed["step"]))
+            if dist.is_main:
+                write_status(run_dir, "finished", int(resumed["step"]))
             return {"step": int(resumed["step"]), "run_dir": run_dir}
         step = int(resumed["step"]) if resumed is not None else 0
-        write_status(run_dir, "running", step)
+        if dist.is_main:
+            write_status(run_dir, "running", step)
         try:
             with StopRequest() as stop:
-                step = _train_from(cfg, run_dir, resumed, stop)
+                step = _train_from(cfg, run_dir, resumed, stop, dist, device)
         except Exception as e:
-            write_status(run_dir, "failed", step, f"{type(e).__name__}: {e}")
+            if dist.is_main:
+                write_status(run_dir, "failed", step, f"{type(e).__name__}: {e}")
             raise
         if stop.requested:
-            write_status(run_dir, "interrupted", step)
-            print(f"sngan train: stopped by signal {stop.signal} at step {step}; checkpoint saved in {ckpt_dir}; "
-                  f"rerun the same command to resume", file=sys.stderr, flush=True)
+            if dist.is_main:
+                write_status(run_dir, "interrupted", step)
+                print(f"sngan train: stopped by signal {stop.signal} at step {step}; checkpoint saved in {ckpt_dir}; "
+                      f"rerun the same command to resume", file=sys.stderr, flush=True)
             raise SystemExit(128 + stop.signal)
-        write_status(run_dir, "finished", step)
+        if dist.is_main:
+            write_status(run_dir, "finished", step)
     log.info("finished %s at step %d", run_dir, step)
     return {"step": step, "run_dir": run_dir}
 
 
-def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]], stop: StopRequest) -> int:
-    """Build the run (D -> normalizer -> checkpoint -> optimizers), then loop; return the last step."""
-    device = resolve_device(cfg.device)
+def _on_main(dist: Distributed, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on rank 0; the other ranks get its result, or raise its error (SnganError)."""
+    if not dist.enabled:
+        return fn()
+    result, error = None, None
+    if dist.is_main:
+        try:
+            result = fn()
+        except SnganError as e:
+            error = e
+    result, message = dist.broadcast_object((result, None if error is None else str(error)))
+    if error is not None:
+        raise error
+    if message is not None:
+        raise SnganError(message)
+    return result
+
+
+def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]], stop: StopRequest,
+                dist: Distributed = SINGLE, device: Optional[torch.device] = None) -> int:
+    """Build the run (D -> normalizer -> checkpoint -> optimizers -> compile), then loop; return the last step."""
+    device = device or device_for(dist, resolve_device(cfg.device))
+    speed.configure_backends(cfg.train.tf32, device)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
-    seed_everything(cfg.seed)
+    seed_everything(cfg.seed + RANK_SEED_STRIDE * dist.rank)
     data = load_dataset(cfg.dataset.name, cfg.dataset.root, cfg.dataset.resolution, cfg.dataset.download,
                         recursive=cfg.dataset.recursive)
     if cfg.arch.conditional and data.num_classes == 0:
         raise SnganError(f"arch.conditional=true needs labels, and dataset={cfg.dataset.name} has none")
-    gan = GAN(cfg, data.num_classes, device)
-    batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device)
+    gan = GAN(cfg, data.num_classes, device, dist)
+    batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device, rank=dist.rank, world_size=dist.world_size)
     start = 0
     if resumed is not None:
         gan.load_state_dict(resumed)
         batches.load_state_dict(resumed["data"])
-        set_rng_state(resumed["rng"])
         start = int(resumed["step"])
+        _restore_rng(cfg, resumed, dist, start)
         log.info("resuming %s from step %d", run_dir, start)
 
     def checkpoint(step: int) -> None:
-        save_checkpoint({"step": step, **gan.state_dict(), "num_classes": gan.num_classes,
-                         "data": batches.state_dict(), "rng": rng_state(),
-                         "config": OmegaConf.to_container(cfg, resolve=True), "version": __version__}, ckpt_dir)
+        gan.sync_buffers()
+        rngs = dist.all_gather_object(rng_state())  # every rank's RNG: a resume continues each stream
+        if dist.is_main:
+            extra = {"rng_ranks": rngs, "world_size": dist.world_size} if dist.enabled else {}
+            save_checkpoint({"step": step, **gan.state_dict(), "num_classes": gan.num_classes,
+                             "data": batches.state_dict(), "rng": rngs[0], **extra,
+                             "config": OmegaConf.to_container(cfg, resolve=True), "version": __version__}, ckpt_dir)
+        dist.barrier()  # nobody goes on (or reads it back) before the checkpoint is complete
 
     restores = 0
     while True:
@@ -221,6 +308,19 @@ def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]]
         except NonFiniteLoss as e:
             start = _restore_after_nan(cfg, gan, batches, ckpt_dir, e, restores)
             restores += 1
+
+
+def _restore_rng(cfg: DictConfig, resumed: Dict[str, Any], dist: Distributed, step: int) -> None:
+    """Each rank continues its own random streams; with another number of processes than the
+    checkpoint's, ranks > 0 are reseeded (the run goes on, but not bit-for-bit as a straight one)."""
+    states = resumed.get("rng_ranks") or [resumed["rng"]]
+    if len(states) == dist.world_size or dist.rank == 0:
+        set_rng_state(states[dist.rank] if len(states) == dist.world_size else states[0])
+    else:
+        seed_everything(cfg.seed + RANK_SEED_STRIDE * dist.rank + 1_000_003 * step)
+    if len(states) != dist.world_size and dist.is_main:
+        log.warning("the checkpoint was written by %d process(es) and this run has %d: the other ranks' random "
+                    "streams are reseeded", len(states), dist.world_size)
 
 
 def _restore_after_nan(cfg: DictConfig, gan: GAN, batches: BatchStream, ckpt_dir: str,
@@ -232,7 +332,7 @@ def _restore_after_nan(cfg: DictConfig, gan: GAN, batches: BatchStream, ckpt_dir
     gan.load_state_dict(ckpt)
     batches.load_state_dict(ckpt["data"])
     new_seed = cfg.seed + 1_000_003 * (restores + 1) + int(ckpt["step"])
-    seed_everything(new_seed)
+    seed_everything(new_seed + RANK_SEED_STRIDE * gan.dist.rank)
     log.warning("%s; restored step %d and continuing with seed %d", error, ckpt["step"], new_seed)
     return int(ckpt["step"])
 
@@ -240,9 +340,10 @@ def _restore_after_nan(cfg: DictConfig, gan: GAN, batches: BatchStream, ckpt_dir
 def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: int,
           checkpoint: Callable[[int], None], stop: StopRequest) -> int:
     """Steps start+1 .. train.steps; returns the last step done (earlier when a stop is requested)."""
+    dist = gan.dist
     grid_z, grid_y = fixed_latent(gan, cfg.train.n_samples_grid, cfg.seed)
-    evaluate = PeriodicEvaluator(cfg, run_dir, gan.device) if cfg.train.eval_every else None
-    monitor = Monitor(run_dir, start, cfg.train.steps)
+    evaluate = PeriodicEvaluator(cfg, run_dir, gan.device) if cfg.train.eval_every and dist.is_main else None
+    monitor = Monitor(run_dir, start, cfg.train.steps) if dist.is_main else None
     sums: Dict[str, torch.Tensor] = {}
     counted = 0
     step = start
@@ -257,23 +358,35 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
             counted += 1
 
             stopping = stop.requested  # read once: a signal arriving later is honoured next step
+            if dist.enabled:  # all ranks stop at the same step (a host-side flag, no device sync)
+                stopping = dist.any(stopping)
+                if stopping and not stop.requested:
+                    stop.signal = int(signal.SIGTERM)
             last = step == cfg.train.steps or stopping
-            if step % cfg.train.log_every == 0 or last:
+            log_now, ckpt_now = step % cfg.train.log_every == 0 or last, step % cfg.train.ckpt_every == 0 or last
+            if log_now or ckpt_now:
+                sums = dist.average_scalars(sums)  # the same numbers, and the same verdicts, on every rank
+            if log_now:
                 means = {k: float(v) / counted for k, v in sums.items()}
                 bad = [k for k, v in means.items() if not np.isfinite(v)]
                 if bad:
                     raise NonFiniteLoss(f"non-finite {', '.join(bad)} between steps {step - counted + 1} and {step}; "
                                      f"the last good checkpoint is kept in {os.path.join(run_dir, 'checkpoints')}")
-                means["time/step_s"] = monitor.progress(step, means)
-                monitor.scalars(step, {**means, **gan.sigmas()})
+                if monitor is not None:
+                    means["time/step_s"] = monitor.progress(step, means)
+                    monitor.scalars(step, {**means, **gan.sigmas()})
                 sums, counted = {}, 0
             if step % cfg.train.sample_every == 0 or last:
-                image = grid(to_uint8(gan.sample(grid_z, grid_y)), nrow=int(np.ceil(np.sqrt(len(grid_z)))))
-                save_png(image, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
-                monitor.image(step, "samples", image)
-            if evaluate is not None and (step % cfg.train.eval_every == 0 or last):
-                monitor.scalars(step, evaluate(gan, step))
-            if step % cfg.train.ckpt_every == 0 or last:
+                gan.sync_buffers()  # G's BN running statistics, averaged over the ranks
+                if monitor is not None:
+                    image = grid(to_uint8(gan.sample(grid_z, grid_y)), nrow=int(np.ceil(np.sqrt(len(grid_z)))))
+                    save_png(image, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
+                    monitor.image(step, "samples", image)
+            if cfg.train.eval_every and (step % cfg.train.eval_every == 0 or last):
+                gan.sync_buffers()
+                if evaluate is not None:
+                    monitor.scalars(step, evaluate(gan, step))
+            if ckpt_now:
                 if sums and not all(torch.isfinite(v).all() for v in sums.values()):
                     raise NonFiniteLoss(f"non-finite loss before step {step}; the last good checkpoint is kept in "
                                      f"{os.path.join(run_dir, 'checkpoints')}")
@@ -281,5 +394,6 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
             if stopping:
                 break
     finally:
-        monitor.close()
+        if monitor is not None:
+            monitor.close()
     return step

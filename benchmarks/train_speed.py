@@ -1,0 +1,130 @@
+"""Time per generator update: sngan's training step against the plain-PyTorch reference loop
+(benchmarks/reference_loop.py), same networks, same batch, measured in the same process.
+
+    .venv/bin/python benchmarks/train_speed.py                       # every normalizer, cnn+resnet, 32+48 px
+    .venv/bin/python benchmarks/train_speed.py --norms spectral none --archs cnn --resolutions 32 --width 0.25
+
+Both loops run on the embedded digits (upscaled to the resolution), setting C's Adam, n_dis as given,
+the standard loss. Runner and reference alternate in rounds so load changes hit both; the figure is
+the median over rounds of the mean seconds per generator update. `ratio` = runner / reference
+(< 1: the runner is faster); `vs none` = the runner with this normalizer / the runner with norm=none.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.reference_loop import REFERENCE_NORMS, ReferenceGAN  # noqa: E402
+
+ALL_NORMS = ("none", "spectral", "weight", "clip", "gp", "batch", "layer", "orthonormal", "frobenius", "spectral_gamma")
+
+
+def compose(overrides):
+    from hydra import compose as hydra_compose, initialize_config_module
+
+    from sngan_cli.commands.train import register_resolvers
+    from sngan_cli.config import register_configs
+
+    register_configs()
+    register_resolvers()
+    with initialize_config_module("sngan_cli.conf", version_base="1.3"):
+        return hydra_compose("train", overrides=list(overrides))
+
+
+def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=()):
+    from sngan_cli.data import load_dataset
+    from sngan_cli.data.batches import BatchStream
+    from sngan_cli.training.loop import GAN
+
+    cfg = compose(["dataset=digits", f"dataset.resolution={resolution}", f"arch={arch}", f"norm={norm}",
+                   "loss=standard", "setting=C", f"setting.n_dis={n_dis}", f"arch.width={width}",
+                   f"train.batch_size={batch}", *extra])
+    data = load_dataset("digits", "data", resolution)
+    gan = GAN(cfg, data.num_classes, device)
+    batches = BatchStream(data, batch, 0, device)
+    sums = {}
+
+    def step():  # the body of training/loop.py's _loop, without its periodic work
+        for _ in range(n_dis):
+            d_terms = gan.d_step(*batches.next())
+        for k, v in {**d_terms, **gan.g_step()}.items():
+            sums[k] = sums.get(k, 0) + v
+    return step
+
+
+def reference_step(arch, resolution, norm, width, batch, n_dis, device):
+    from sngan_cli.data.digits import digits_images
+
+    images, _ = digits_images(resolution)
+    ref = ReferenceGAN(images, arch, resolution, norm, width, batch, n_dis, device)
+    return ref.step
+
+
+def seconds_per_step(step, n, device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / n
+
+
+def measure(steps, n, rounds, warmup, device):
+    """Median over rounds of the mean time per step, for each named step function, interleaved."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            times[name].append(seconds_per_step(step, n, device))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--norms", nargs="+", default=list(ALL_NORMS))
+    p.add_argument("--archs", nargs="+", default=["cnn", "resnet"])
+    p.add_argument("--resolutions", nargs="+", type=int, default=[32, 48])
+    p.add_argument("--width", type=float, default=1.0, help="channel multiplier of both nets (1.0 = the paper)")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--n-dis", type=int, default=1)
+    p.add_argument("--steps", type=int, default=5, help="generator updates per timed round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--runner-options", nargs="*", default=[], help="extra overrides, e.g. train.compile=true")
+    a = p.parse_args()
+    device = torch.device(a.device)
+    torch.manual_seed(0)
+    print(f"# device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
+          f"load={os.getloadavg()[0]:.2f} width={a.width} batch={a.batch} n_dis={a.n_dis} "
+          f"steps={a.steps}x{a.rounds} rounds (+{a.warmup} warm-up) runner options={a.runner_options}")
+    print(f"{'arch':<7}{'px':>4} {'norm':<15}{'runner ms':>10}{'ref ms':>10}{'ratio':>8}{'vs none':>9}")
+    for arch in a.archs:
+        for res in a.resolutions:
+            base = None
+            for norm in (["none"] if "none" not in a.norms else []) + list(a.norms):
+                steps = {"runner": runner_step(arch, res, norm, a.width, a.batch, a.n_dis, device, a.runner_options)}
+                if norm in REFERENCE_NORMS:
+                    steps["reference"] = reference_step(arch, res, norm, a.width, a.batch, a.n_dis, device)
+                t = measure(steps, a.steps, a.rounds, a.warmup, device)
+                if norm == "none":
+                    base = t["runner"]
+                ref = t.get("reference")
+                print(f"{arch:<7}{res:>4} {norm:<15}{t['runner'] * 1e3:>10.1f}"
+                      f"{(ref * 1e3 if ref else float('nan')):>10.1f}{(t['runner'] / ref if ref else float('nan')):>8.3f}"
+                      f"{t['runner'] / base:>9.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Speed options of a run (``train.channels_last``, ``train.tf32``, ``train.compile``, ``train.amp``).
+
+Each changes how the same computation is executed, not what is computed; all are off by default
+(docs/performance.md says why and what each is expected to give on a GPU).
+
+- ``channels_last``: G, D and the real batches in NHWC memory layout (faster convolutions on tensor
+  cores); numerically the same operations.
+- ``tf32``: float32 matmuls and cuDNN convolutions may use TensorFloat-32 on Ampere and newer GPUs
+  (10-bit mantissa inputs, fp32 accumulation). No effect on the CPU.
+- ``compile``: ``torch.compile`` of G's and D's forward passes and of the normalizer's per-update
+  work (spectral norm's power iteration). The gradient penalty uses the eager D: compiled graphs
+  do not support the double backward it needs.
+- ``amp=bf16``: G's and D's forward passes under bfloat16 autocast. Parametrized weights (spectral
+  norm's sigma = u^T W v included) are computed once per update in fp32 before the autocast region,
+  the losses are taken in fp32, and the gradient penalty runs entirely in fp32 (Sec. 6 of the SPEC:
+  NaN losses with mixed precision and GP). bf16 has fp32's range, so no loss scaling is needed.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from sngan_cli.norms import weight_layers
+
+AMP_MODES = ("none", "bf16")
+
+
+def configure_backends(tf32: bool, device: torch.device) -> None:
+    """train.tf32=true: allow TF32 in CUDA matmuls and cuDNN convolutions. False leaves PyTorch's
+    defaults as they are (process-wide settings)."""
+    if tf32 and device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def autocast(amp: str, device: torch.device) -> contextlib.AbstractContextManager:
+    if amp == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def fp32_weights(D: nn.Module, enabled: bool) -> Iterator[None]:
+    """Within the block every parametrized weight of D is computed once, here, in fp32, and reused by
+    every call of D (a later autocast only casts the finished weight)."""
+    if not enabled:
+        yield
+        return
+    with parametrize.cached():
+        for _, module in weight_layers(D):
+            if parametrize.is_parametrized(module, "weight"):
+                module.weight  # noqa: B018  (fills the cache)
+        yield
+
+
+def to_channels_last(module: nn.Module) -> nn.Module:
+    return module.to(memory_format=torch.channels_last)
+
+
+def compiled(fn: Callable, enabled: bool) -> Callable:
+    return torch.compile(fn) if enabled else fn
