@@ -3,8 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_ARGS := dataset=digits norm=spectral loss=hinge setting=C arch.width=0.25 train.steps=1200 \
-	train.g_batch_size=64 train.ckpt_every=200 train.sample_every=200 train.log_every=100 name=demo
+DEMO_ARGS := dataset=digits norm=spectral loss=hinge setting=C arch.width=0.25 train.steps=2400 \
+	train.g_batch_size=64 train.ckpt_every=400 train.sample_every=400 train.log_every=100 name=demo
 
 .PHONY: install demo test test-fast clean
 
