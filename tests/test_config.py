@@ -71,3 +71,8 @@ def test_unknown_group_option_lists_choices():
 def test_out_of_range_values_name_the_key(override, key):
     with pytest.raises(SnganError, match=key):
         validate(compose_train([override]))
+
+
+@pytest.mark.parametrize("protocol", ["paper", "standard"])
+def test_protocol_group_sets_the_evaluation_protocol(protocol):
+    assert compose_train([f"protocol={protocol}"]).eval.protocol == protocol

@@ -72,10 +72,41 @@ def check_names(argv: List[str]) -> None:
                     raise SnganError(str(e)) from None
 
 
+def _one_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    cause = error.__cause__
+    if cause is not None and str(cause).strip():
+        lines = lines[:1] + [str(cause).strip().splitlines()[0]]
+    text = " ".join(lines).split(" Config search path")[0]
+    return re.sub(r"(Available options in '[^']+':) (.*)", lambda m: m.group(1) + " " + ", ".join(m.group(2).split()), text)
+
+
+def precheck(argv: List[str]) -> None:
+    """Compose and validate a single run's config before Hydra starts, so that a bad key, type,
+    option or value is one line naming it, and no run directory is created for it. (A sweep's
+    jobs are checked by Hydra before the first one starts, and each by validate().)"""
+    if any(arg.startswith("-") for arg in argv):  # -m, --help, --cfg ...: Hydra's business
+        return
+    from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sngan_cli.config import validate
+
+    overrides = [arg for arg in argv if not arg.lstrip("+~").startswith("hydra")]
+    try:
+        with initialize_config_module("sngan_cli.conf", version_base="1.3"):
+            cfg = compose("train", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as e:
+        raise SnganError(_one_line(e)) from None
+    validate(cfg)
+
+
 def main(argv: List[str]) -> None:
     check_names(argv)
     register_configs()
     register_resolvers()
+    precheck(argv)
     sys.argv = ["sngan train", *argv]
     _train()
     if _failed_runs:
