@@ -13,7 +13,7 @@ from sngan_cli.commands.train import register_resolvers
 from sngan_cli.config import register_configs
 
 # tiny but complete: digits at 16 px, narrow networks, small batches
-TINY = ["dataset=digits", "dataset.resolution=16", "arch.width=0.125", "train.batch_size=8",
+TINY = ["device=cpu", "dataset=digits", "dataset.resolution=16", "arch.width=0.125", "train.batch_size=8",
         "train.g_batch_size=8", "train.n_samples_grid=4", "train.log_every=2"]
 
 

@@ -60,17 +60,27 @@ class Detector:
     def features_and_logits(
         self, images: torch.Tensor, batch_size: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """float32 CPU (features [N, F], logits [N, C]) of uint8 RGB images [N, 3, H, W]."""
+        """float32 CPU (features [N, F], logits [N, C]) of uint8 RGB images [N, 3, H, W].
+
+        The network always sees chunks of exactly ``self.batch_size`` images (the last one padded
+        with black images whose outputs are dropped): CPU and GPU kernels may pick another
+        algorithm for another batch shape, so this keeps every image's features independent of how
+        the caller batched the images (``batch_size`` only splits the caller's images).
+        """
         if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(
                 f"{self.name} expects uint8 RGB images shaped [N, 3, H, W], got {images.dtype} {tuple(images.shape)}"
             )
         features, logits = [], []
         with exact_float32():
-            for chunk in images.split(batch_size or self.batch_size):
-                f, l = self.network(chunk.to(self.device))
-                features.append(f.float().cpu())
-                logits.append(l.float().cpu())
+            for part in images.split(batch_size or self.batch_size):
+                for chunk in part.split(self.batch_size):
+                    n = len(chunk)
+                    if n < self.batch_size:
+                        chunk = torch.cat([chunk, chunk.new_zeros((self.batch_size - n, *chunk.shape[1:]))])
+                    f, l = self.network(chunk.to(self.device))
+                    features.append(f[:n].float().cpu())
+                    logits.append(l[:n].float().cpu())
         if not features:
             return torch.empty(0, self.feature_dim), torch.empty(0, self.num_classes)
         return torch.cat(features), torch.cat(logits)
