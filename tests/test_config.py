@@ -76,3 +76,12 @@ def test_out_of_range_values_name_the_key(override, key):
 @pytest.mark.parametrize("protocol", ["paper", "standard"])
 def test_protocol_group_sets_the_evaluation_protocol(protocol):
     assert compose_train([f"protocol={protocol}"]).eval.protocol == protocol
+
+
+def test_a_preset_can_override_the_primary_config():
+    from hydra import compose, initialize_config_module
+
+    compose_train()  # registers the schema and resolvers
+    with initialize_config_module("sngan_cli.conf", version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=digits_miniature"], return_hydra_config=True)
+    assert cfg.hydra.sweep.dir == "outputs/miniature" and cfg.name == "mini"
