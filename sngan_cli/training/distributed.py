@@ -60,14 +60,17 @@ class Distributed:
         """Average the gradients of ``module`` over the ranks: one all_reduce for all of them."""
         if not self.enabled:
             return
-        grads = [p.grad for p in module.parameters() if p.grad is not None]
-        if not grads:
+        self._average_in_place([p.grad for p in module.parameters() if p.grad is not None])
+
+    def _average_in_place(self, tensors: list) -> None:
+        """Replace each tensor by its mean over the ranks: one all_reduce for all of them."""
+        if not tensors:
             return
-        flat = torch._utils._flatten_dense_tensors(grads)
+        flat = torch._utils._flatten_dense_tensors(tensors)
         dist.all_reduce(flat)
         flat.div_(self.world_size)
-        for g, synced in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads)):
-            g.copy_(synced)
+        for t, synced in zip(tensors, torch._utils._unflatten_dense_tensors(flat, tensors)):
+            t.copy_(synced)
 
     @torch.no_grad()
     def broadcast_module(self, module: nn.Module) -> None:
@@ -82,15 +85,8 @@ class Distributed:
         """Average the running mean and variance of every BN layer over the ranks."""
         if not self.enabled:
             return
-        stats = [t for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-                 for t in (m.running_mean, m.running_var) if t is not None]
-        if not stats:
-            return
-        flat = torch._utils._flatten_dense_tensors(stats)
-        dist.all_reduce(flat)
-        flat.div_(self.world_size)
-        for t, synced in zip(stats, torch._utils._unflatten_dense_tensors(flat, stats)):
-            t.copy_(synced)
+        self._average_in_place([t for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                                for t in (m.running_mean, m.running_var) if t is not None])
 
     def average_scalars(self, values: dict) -> dict:
         """Mean over the ranks of a dict of device scalars (the loss sums at a logging step)."""
