@@ -45,9 +45,9 @@ class NormConfig:
     n_power_iterations: int = 1  # spectral: power iterations per D update (Algorithm 1)
     lipschitz: float = 1.0  # spectral: target spectral norm K of each layer
     clip: float = 0.01  # clip: weights clamped to [-c, c]
-    gp_lambda: float = 10.0  # gp: gradient-penalty weight
+    gp_lambda: float = 10.0  # gp and the *_gamma normalizers: gradient-penalty weight
     ortho_beta: float = 1e-4  # orthonormal: penalty weight beta
-    gamma_init: float = 1.0  # spectral_gamma: initial value of the learnable scale
+    gamma_init: float = 1.0  # spectral_gamma, weight_gamma, frobenius_gamma: initial learnable scale
 
 
 @dataclass

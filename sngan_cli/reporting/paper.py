@@ -74,15 +74,12 @@ REAL_DATA = {"cifar10": _s(11.24, .12, 7.8), "stl10": _s(26.08, .26, 7.9)}
 # Figures 1-2 compare these methods under settings A-F.
 FIGURE1_METHODS = ("clip", "gan_gp", "wgan_gp", "batch_norm", "layer_norm", "weight_norm", "orthonormal", "sn_gan")
 
-_NO_GP_REPARAMETRIZATION = "no sngan normalizer combines the gradient penalty with this reparametrization"
-
 TABLE7: Tuple[Row, ...] = (
     Row("cnn_baseline", "WGAN-GP (standard CNN, baseline)", "cnn", "gp", "wasserstein",
         paper={"cifar10": _s(6.68, .06, 40.1)}),
-    Row("cnn_frobenius", "w/ Frobenius Norm.", "cnn", None, "wasserstein", paper={"cifar10": _s()},
-        note="the paper reports N/A: training collapsed; " + _NO_GP_REPARAMETRIZATION),
-    Row("cnn_weight", "w/ Weight Norm.", "cnn", None, "wasserstein", paper={"cifar10": _s(6.36, .04, 42.4)},
-        note=_NO_GP_REPARAMETRIZATION),
+    Row("cnn_frobenius", "w/ Frobenius Norm.", "cnn", "frobenius_gamma", "wasserstein", paper={"cifar10": _s()},
+        note="the paper reports N/A: training collapsed at an early stage"),
+    Row("cnn_weight", "w/ Weight Norm.", "cnn", "weight_gamma", "wasserstein", paper={"cifar10": _s(6.36, .04, 42.4)}),
     Row("cnn_sn", "w/ Spectral Norm.", "cnn", "spectral_gamma", "wasserstein", paper={"cifar10": _s(7.20, .08, 32.0)}),
     Row("resnet_baseline", "WGAN-GP (ResNet, baseline)", "resnet", "gp", "wasserstein",
         paper={"cifar10": _s(7.80, .11, 24.5)}),

@@ -1,5 +1,6 @@
-"""Table 7 (Appendix E): WGAN-GP with and without the reparametrization gamma * W_SN (Eq. 32), standard
-CNN and ResNet (with 1.5x feature maps in D), our numbers next to the paper's CIFAR-10 ones."""
+"""Table 7 (Appendix E): WGAN-GP with and without the reparametrizations gamma * W_normalized (Eq. 32;
+Frobenius, weight and spectral normalization), standard CNN and ResNet (with 1.5x feature maps in
+D), our numbers next to the paper's CIFAR-10 ones."""
 from __future__ import annotations
 
 from typing import Dict, List, Tuple

@@ -11,7 +11,7 @@ from sngan_cli.norms.gp import gradient_penalty
 from sngan_cli.norms.orthonormal import orthonormal_penalty
 
 PAPER_NORMS = {"spectral", "weight", "clip", "gp", "orthonormal", "batch", "layer", "none", "frobenius",
-               "spectral_gamma"}
+               "spectral_gamma", "weight_gamma", "frobenius_gamma"}
 
 
 def test_every_normalizer_of_the_contract_is_registered():
@@ -111,3 +111,42 @@ def test_layer_norm_normalizes_each_sample():
     h = norm(x).flatten(1)
     assert torch.allclose(h.mean(1), torch.zeros(3), atol=1e-5)
     assert torch.allclose(h.var(1, unbiased=False), torch.ones(3), atol=1e-3)
+
+
+def test_weight_gamma_scales_each_unit_row_by_its_own_learnable_gamma():
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Conv2d(3, 6, 3), nn.Linear(5, 4))
+    norm = build_normalizer(NormConfig(name="weight_gamma", gamma_init=2.0))
+    norm.apply(D)
+    gammas = [p for n, p in D.named_parameters() if n.endswith("gamma")]
+    assert [tuple(g.shape) for g in gammas] == [(6,), (4,)]
+    with torch.no_grad():
+        gammas[0].copy_(torch.arange(1.0, 7.0))
+    assert torch.allclose(D[0].weight.flatten(1).norm(dim=1), torch.arange(1.0, 7.0), atol=1e-5)
+    assert torch.allclose(D[1].weight.norm(dim=1), torch.full((4,), 2.0), atol=1e-5)
+
+
+def test_frobenius_gamma_has_frobenius_norm_gamma():
+    D = nn.Sequential(nn.Linear(7, 3))
+    norm = build_normalizer(NormConfig(name="frobenius_gamma", gamma_init=0.5))
+    norm.apply(D)
+    assert float(D[0].weight.detach().norm()) == pytest.approx(0.5, abs=1e-6)
+    (gamma,) = [p for n, p in D.named_parameters() if n.endswith("gamma")]
+    assert gamma.dim() == 0
+
+
+@pytest.mark.parametrize("name", ["spectral_gamma", "weight_gamma", "frobenius_gamma"])
+def test_scaled_normalizers_add_the_gradient_penalty_unless_lambda_is_zero(name):
+    real, fake = torch.randn(5, 1, 2, 2), torch.randn(5, 1, 2, 2)
+    penalty = build_normalizer(NormConfig(name=name, gp_lambda=3.0)).penalty(Linear2x(), real, fake, None)
+    assert float(penalty) == pytest.approx(3.0 * (2 * 2.0 - 1) ** 2)
+    assert build_normalizer(NormConfig(name=name, gp_lambda=0.0)).penalty(Linear2x(), real, fake, None) is None
+
+
+def test_scaled_weight_gamma_receives_gradients():
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(4, 3))
+    build_normalizer(NormConfig(name="weight_gamma")).apply(D)
+    D(torch.randn(2, 4)).sum().backward()
+    (gamma,) = [p for n, p in D.named_parameters() if n.endswith("gamma")]
+    assert gamma.grad is not None and gamma.grad.abs().sum() > 0

@@ -18,6 +18,7 @@ METHODS = {  # the method presets' (arch, norm, loss)
     "weight_norm": ("cnn", "weight", "standard"), "sn_gan": ("cnn", "spectral", "standard"),
     "sn_gan_hinge": ("cnn", "spectral", "hinge"), "orthonormal": ("cnn", "orthonormal", "standard"),
     "none": ("cnn", "none", "standard"), "table7_sn": ("cnn", "spectral_gamma", "wasserstein"),
+    "table7_wn": ("cnn", "weight_gamma", "wasserstein"),
     "resnet_sn_gan_hinge": ("resnet", "spectral", "hinge"),
 }
 RECORD = {"protocol": "paper", "detector": "inception-2015-12-05", "weights_sha256": "6726825d" + "0" * 56,

@@ -33,6 +33,7 @@ def report(tmp_path_factory, base_config):
     run("cifar10/clip-A/seed0", "clip", "A", 0)  # finished, never evaluated
     run("cifar10/none-C/seed0", "none", "C", 0, is_=5.0, fid=80.0)
     run("cifar10/t7-sn-A/seed0", "table7_sn", "A", 0, is_=7.1, fid=33.0)
+    run("cifar10/t7-wn-A/seed0", "table7_wn", "A", 0, is_=6.4, fid=41.0)
     run("cifar10/wide/seed0", "sn_gan", "C", 0, is_=7.0, fid=30.0, arch__d_width=2.0)  # no table has it
     for n_dis, is_ in ((1, 5.5), (10, 6.5)):
         run(f"cifar10/ndis{n_dis}/seed0", "sn_gan", "D", 0, is_=is_, fid=50.0, setting__n_dis=n_dis)
@@ -139,6 +140,10 @@ def test_table7_and_sweep_figures_when_the_runs_support_them(report):
     table7 = list(csv.DictReader((out / "table7.csv").open()))
     sn = next(r for r in table7 if r["method"] == "w/ Spectral Norm.")
     assert (sn["IS final"], sn["IS paper"], sn["runs"]) == ("7.10", "7.20 ± 0.08", "cifar10/t7-sn-A/seed0")
+    wn = next(r for r in table7 if r["method"] == "w/ Weight Norm.")
+    assert (wn["IS final"], wn["IS paper"], wn["runs"]) == ("6.40", "6.36 ± 0.04", "cifar10/t7-wn-A/seed0")
+    frobenius = next(r for r in table7 if r["method"] == "w/ Frobenius Norm.")
+    assert (frobenius["runs"], frobenius["IS final"], frobenius["IS paper"]) == ("", "—", "n/a")
     cells = report["sources"]["cells"]
     assert cells["figure11/cifar10/SN-GANs/1"] == ["cifar10/ndis1/seed0"]
     assert sorted(cells["figure11/cifar10/SN-GANs/5"]) == ["cifar10/sn-D/seed0", "cifar10/sn-D/seed1"]

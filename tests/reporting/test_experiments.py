@@ -31,13 +31,13 @@ EXPECTED = {
                                 "seed": SEEDS}, {"setting.name": "C"}),
     "figure11_ndis": ("cifar10", {"method": "weight_norm,sn_gan", "setting.n_dis": "1,2,5,10", "seed": SEEDS},
                       {"setting.name": "D"}),
-    "table7_wgan_gp": ("cifar10", {"+experiment/table7": "cnn_baseline,cnn_sn,resnet_baseline,resnet_sn,resnet_sn_wide_d",
+    "table7_wgan_gp": ("cifar10", {"+experiment/table7": "cnn_baseline,cnn_frobenius,cnn_weight,cnn_sn,resnet_baseline,resnet_sn,resnet_sn_wide_d",
                                    "seed": SEEDS}, {"loss.name": "wasserstein"}),
     "digits_miniature": ("digits", {"method": "clip,wgan_gp,weight_norm,orthonormal,sn_gan", "setting": SETTINGS,
                                     "seed": "0"}, {"dataset.resolution": 16, "train.steps": 800}),
 }
 RUN_COUNTS = {"table2_cifar10_cnn": 162, "table2_stl10_cnn_2x": 54, "figure4_stl10": 42, "figure11_ndis": 24,
-              "table7_wgan_gp": 15, "digits_miniature": 30}
+              "table7_wgan_gp": 21, "digits_miniature": 30}
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,9 @@ def test_table7_rows(hydra_compose):
         ("resnet", "spectral_gamma", "wasserstein", "resnet", 1.5)
     cnn = hydra_compose(["experiment=table7_wgan_gp", "+experiment/table7=cnn_baseline"])
     assert (cnn.arch.name, cnn.norm.name, cnn.setting.name) == ("cnn", "gp", "A")
+    for row, norm in (("cnn_weight", "weight_gamma"), ("cnn_frobenius", "frobenius_gamma")):
+        cfg = hydra_compose(["experiment=table7_wgan_gp", f"+experiment/table7={row}"])
+        assert (cfg.arch.name, cfg.norm.name, cfg.loss.name, cfg.setting.name) == ("cnn", norm, "wasserstein", "A")
 
 
 def test_command_line_overrides_win(hydra_compose):

@@ -40,4 +40,6 @@ def test_rows_of_table7():
     assert table7_row(wide).key == "resnet_sn_wide_d"
     assert table7_row(_run(norm="gp", loss="wasserstein", setting="A")).key == "cnn_baseline"
     assert table7_row(_run(norm="spectral_gamma", loss="wasserstein", setting="A")).key == "cnn_sn"
+    assert table7_row(_run(norm="weight_gamma", loss="wasserstein", setting="A")).key == "cnn_weight"
+    assert table7_row(_run(norm="frobenius_gamma", loss="wasserstein", setting="A")).key == "cnn_frobenius"
     assert table7_row(_run()) is None

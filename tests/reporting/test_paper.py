@@ -21,7 +21,9 @@ def test_table7_numbers():
     rows = {row.key: row for row in TABLE7}
     assert rows["cnn_sn"].paper["cifar10"].fid == 32.0
     assert rows["resnet_sn_wide_d"].paper["cifar10"].is_mean == 7.96
-    assert rows["cnn_frobenius"].norm is None and rows["cnn_frobenius"].paper["cifar10"].is_mean is None
+    assert rows["cnn_weight"].paper["cifar10"].is_mean == 6.36 and rows["cnn_weight"].norm == "weight_gamma"
+    assert rows["cnn_frobenius"].norm == "frobenius_gamma" and rows["cnn_frobenius"].paper["cifar10"].is_mean is None
+    assert all(row.norm is not None for row in TABLE7)  # every row is trainable
 
 
 def test_paper_dataset():
