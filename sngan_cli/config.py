@@ -84,6 +84,7 @@ class TrainConfig:
     tf32: bool = False  # CUDA: TF32 matmuls and convolutions (false keeps PyTorch's defaults)
     compile: bool = False  # torch.compile of G, D and the normalizer's per-update work
     amp: str = "none"  # none | bf16 (autocast of G and D; sigma, losses and gradient penalty in fp32)
+    fused_adam: bool = True  # Adam's fused implementation (the same update, one kernel for all parameters)
 
 
 @dataclass
@@ -124,7 +125,8 @@ def register_configs() -> None:
 RESUMABLE_KEYS = ("train.steps", "train.ckpt_every", "train.sample_every", "train.log_every",
                   "train.eval_every", "train.on_nan", "device", "dataset.root", "dataset.download",
                   "eval.protocol", "eval.detector", "eval.n_generated", "eval.seed", "eval.batch_size",
-                  "eval.inception_weights", "train.channels_last", "train.tf32", "train.compile", "train.amp")
+                  "eval.inception_weights", "train.channels_last", "train.tf32", "train.compile", "train.amp",
+                  "train.fused_adam")
 
 
 def _positive(cfg, key: str) -> None:

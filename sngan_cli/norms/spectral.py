@@ -5,6 +5,11 @@ persistent buffers (saved in checkpoints) refreshed by ``n_power_iterations`` st
 D update, before it (Algorithm 1). The forward pass itself never changes them, so every call of D
 within an update (real, fake, gradient penalty, the G update) sees the same sigma, whatever the
 number of calls, and eval mode changes nothing.
+
+Both halves are written for few tensor operations, since these small networks are launch-bound on a
+GPU: the normalization is one autograd Function whose backward is the closed form of Eq. (12)
+(u and v constant), and the power iteration updates every layer's u (and v) with one batch of
+``torch._foreach_*`` operations instead of a norm, a clamp and a division per layer.
 """
 from __future__ import annotations
 
@@ -14,6 +19,38 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from sngan_cli.norms import Normalizer, raw_weight, register, weight_layers
+
+
+class _DivideBySigma(torch.autograd.Function):
+    """W -> K * W / sigma(W), sigma(W) = u^T W v with u, v held constant (Algorithm 1).
+
+    Backward (Eq. 12): dL/dW = (K * G - <G, W_SN> * u v^T) / sigma, with G = dL/dW_SN and W_SN the
+    output: the gradient autograd would give through mv, dot and the division, in four operations
+    instead of about fifteen."""
+
+    @staticmethod
+    def forward(ctx, weight: torch.Tensor, u: torch.Tensor, v: torch.Tensor, lipschitz: float):
+        sigma = torch.dot(u, torch.mv(weight.flatten(1), v))
+        out = weight / sigma if lipschitz == 1.0 else weight * (lipschitz / sigma)
+        ctx.save_for_backward(out, u, v, sigma)
+        ctx.lipschitz = lipschitz
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        out, u, v, sigma = ctx.saved_tensors
+        along_out = torch.vdot(grad.flatten(), out.flatten())
+        scaled = grad if ctx.lipschitz == 1.0 else grad * ctx.lipschitz
+        grad_weight = torch.addcmul(scaled, torch.outer(u, v).view_as(grad), along_out, value=-1) / sigma
+        return grad_weight, None, None, None
+
+
+def normalize_into(targets, vectors, eps: float) -> None:
+    """targets[i] <- vectors[i] / max(||vectors[i]||, eps), for all i in a few foreach operations."""
+    norms = torch._foreach_norm(vectors)
+    torch._foreach_clamp_min_(norms, eps)
+    torch._foreach_div_(vectors, norms)
+    torch._foreach_copy_(targets, vectors)
 
 
 class SpectralNormWeight(nn.Module):
@@ -27,18 +64,11 @@ class SpectralNormWeight(nn.Module):
         self.register_buffer("u", F.normalize(weight.new_empty(rows).normal_(), dim=0, eps=eps))
         self.register_buffer("v", F.normalize(weight.new_empty(cols).normal_(), dim=0, eps=eps))
 
-    @torch.no_grad()
-    def power_iteration(self, weight: torch.Tensor, n: int) -> None:
-        matrix = weight.flatten(1)
-        for _ in range(n):
-            self.v.copy_(F.normalize(matrix.t() @ self.u, dim=0, eps=self.eps))
-            self.u.copy_(F.normalize(matrix @ self.v, dim=0, eps=self.eps))
-
     def sigma(self, weight: torch.Tensor) -> torch.Tensor:
         return torch.dot(self.u, weight.flatten(1) @ self.v)
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        return weight * (self.lipschitz / self.sigma(weight))
+        return _DivideBySigma.apply(weight, self.u, self.v, self.lipschitz)
 
 
 def spectral_layers(D: nn.Module):
@@ -57,9 +87,17 @@ class SpectralNormalization(Normalizer):
             parametrize.register_parametrization(
                 module, "weight", SpectralNormWeight(module.weight, self.params.lipschitz))
 
+    @torch.no_grad()
     def before_d_step(self, D: nn.Module) -> None:
-        for _, module, sn in spectral_layers(D):
-            sn.power_iteration(raw_weight(module), self.params.n_power_iterations)
+        """``n_power_iterations`` steps of v <- W^T u / ||W^T u||, u <- W v / ||W v|| for every layer
+        at once."""
+        layers = [(raw_weight(module).flatten(1), sn) for _, module, sn in spectral_layers(D)]
+        if not layers:
+            return
+        eps = layers[0][1].eps
+        for _ in range(self.params.n_power_iterations):
+            normalize_into([sn.v for _, sn in layers], [torch.mv(m.t(), sn.u) for m, sn in layers], eps)
+            normalize_into([sn.u for _, sn in layers], [torch.mv(m, sn.v) for m, sn in layers], eps)
 
     def sigma_estimates(self, D: nn.Module):
         with torch.no_grad():

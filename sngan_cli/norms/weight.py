@@ -8,13 +8,19 @@ from sngan_cli.norms import Normalizer, register, weight_layers
 
 
 class RowNormalizedWeight(nn.Module):
+    """W -> each row divided by its l2 norm, by PyTorch's fused weight-norm kernel (one operation
+    forward and one backward) with its per-row scale g held at 1 (a constant, not saved)."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("g", weight.new_ones(weight.shape[0], *([1] * (weight.dim() - 1))), persistent=False)
+
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        norms = weight.flatten(1).norm(dim=1).clamp_min(1e-12)
-        return weight / norms.view(-1, *([1] * (weight.dim() - 1)))
+        return torch._weight_norm(weight, self.g, 0)
 
 
 @register("weight")
 class WeightNormalization(Normalizer):
     def apply(self, D: nn.Module) -> None:
         for _, module in list(weight_layers(D)):
-            parametrize.register_parametrization(module, "weight", RowNormalizedWeight())
+            parametrize.register_parametrization(module, "weight", RowNormalizedWeight(module.weight))

@@ -87,21 +87,21 @@ class GAN:
         dist.broadcast_module(self.G)  # every rank starts from rank 0's weights and u, v
         dist.broadcast_module(self.D)
         betas = (cfg.setting.beta1, cfg.setting.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.setting.lr, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.setting.lr, betas=betas)
+        fused = cfg.train.fused_adam or None  # None: PyTorch's default implementation for the device
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.setting.lr, betas=betas, fused=fused)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.setting.lr, betas=betas, fused=fused)
         self.g_batch_size = cfg.train.g_batch_size or 2 * cfg.train.batch_size
         # what runs the forward passes: the modules themselves, or their compiled versions; state
         # dicts, sampling and the gradient penalty (double backward) always use the eager modules
         self.G_fwd = speed.compiled(self.G, cfg.train.compile)
         self.D_fwd = speed.compiled(self.D, cfg.train.compile)
         self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile)
-        self.amp = cfg.train.amp != "none"
 
     def autocast(self):
         return speed.autocast(self.cfg.train.amp, self.device)
 
-    def fp32_weights(self):
-        return speed.fp32_weights(self.D, self.amp)
+    def weights_once(self):
+        return speed.weights_once(self.D)
 
     def latent(self, n: int):
         z = torch.randn(n, self.cfg.arch.z_dim, device=self.device)
@@ -127,7 +127,7 @@ class GAN:
         with torch.no_grad(), self.autocast():
             fake = self.G_fwd(z, fake_y).float()
         self.before_d_step(self.D)
-        with self.fp32_weights():
+        with self.weights_once():
             with self.autocast():
                 # real and fake in separate calls: a batch-normalized D sees each batch on its own
                 real_logits, fake_logits = self.D_fwd(real, real_y), self.D_fwd(fake, fake_y)
@@ -146,7 +146,7 @@ class GAN:
 
     def g_step(self) -> Dict[str, torch.Tensor]:
         z, y = self.latent(self.g_batch_size)
-        with self.fp32_weights():
+        with self.weights_once():
             with self.autocast():
                 logits = self.D_fwd(self.G_fwd(z, y), y)
             loss = self.loss.g(logits.float())

@@ -11,7 +11,8 @@ Each changes how the same computation is executed, not what is computed; all are
   work (spectral norm's power iteration). The gradient penalty uses the eager D: compiled graphs
   do not support the double backward it needs.
 - ``amp=bf16``: G's and D's forward passes under bfloat16 autocast. Parametrized weights (spectral
-  norm's sigma = u^T W v included) are computed once per update in fp32 before the autocast region,
+  norm's sigma = u^T W v included) are computed once per update in fp32 before the autocast region
+  (``weights_once``, used with or without amp),
   the losses are taken in fp32, and the gradient penalty runs entirely in fp32 (Sec. 6 of the SPEC:
   NaN losses with mixed precision and GP). bf16 has fp32's range, so no loss scaling is needed.
 """
@@ -44,12 +45,12 @@ def autocast(amp: str, device: torch.device) -> contextlib.AbstractContextManage
 
 
 @contextlib.contextmanager
-def fp32_weights(D: nn.Module, enabled: bool) -> Iterator[None]:
-    """Within the block every parametrized weight of D is computed once, here, in fp32, and reused by
-    every call of D (a later autocast only casts the finished weight)."""
-    if not enabled:
-        yield
-        return
+def weights_once(D: nn.Module) -> Iterator[None]:
+    """Within the block every parametrized weight of D is computed once, here, in fp32 (before any
+    autocast region), and reused by every call of D: the real and fake calls, the gradient penalty's,
+    and the backward pass. The values are those each call would compute; only the repeated
+    normalization kernels go (fewer launches per update on a GPU), and a later autocast only casts
+    the finished weight."""
     with parametrize.cached():
         for _, module in weight_layers(D):
             if parametrize.is_parametrized(module, "weight"):

@@ -81,3 +81,42 @@ def test_spectral_gamma_scales_by_learnable_gamma():
         norm.before_d_step(D)
     assert exact_sigma(D[0]) == pytest.approx(3.0, abs=1e-2)
     assert any(n.endswith("gamma") for n, _ in D.named_parameters())
+
+
+def _naive_normalized(weight, u, v, K):
+    """W_SN by plain autograd operations: the reference for the closed-form backward."""
+    return weight * (K / torch.dot(u, weight.flatten(1) @ v))
+
+
+@pytest.mark.parametrize("shape", [(5, 17), (7, 3, 3, 3)])
+@pytest.mark.parametrize("K", [1.0, 2.5])
+def test_closed_form_backward_matches_autograd(shape, K):
+    from sngan_cli.norms.spectral import _DivideBySigma
+
+    torch.manual_seed(0)
+    weight = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    u = torch.nn.functional.normalize(torch.randn(shape[0], dtype=torch.float64), dim=0)
+    v = torch.nn.functional.normalize(torch.randn(weight[0].numel(), dtype=torch.float64), dim=0)
+    assert torch.autograd.gradcheck(lambda w: _DivideBySigma.apply(w, u, v, K), (weight,))
+    upstream = torch.randn(*shape, dtype=torch.float64)
+    (ours,) = torch.autograd.grad(_DivideBySigma.apply(weight, u, v, K), weight, upstream)
+    (naive,) = torch.autograd.grad(_naive_normalized(weight, u, v, K), weight, upstream)
+    assert torch.allclose(ours, naive, rtol=1e-10, atol=1e-12)
+    assert torch.allclose(_DivideBySigma.apply(weight, u, v, K), _naive_normalized(weight, u, v, K), rtol=1e-12)
+
+
+def test_batched_power_iteration_equals_the_per_layer_formula():
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(6, 4), nn.Conv2d(3, 5, 3), nn.Linear(9, 2))
+    sn = build_normalizer(NormConfig(name="spectral", n_power_iterations=2))
+    sn.apply(D)
+    expected = {}
+    for name, module, p in spectral_layers(D):
+        matrix, u, v = module.parametrizations.weight.original.detach().flatten(1), p.u.clone(), p.v.clone()
+        for _ in range(2):
+            v = torch.nn.functional.normalize(matrix.t() @ u, dim=0, eps=1e-12)
+            u = torch.nn.functional.normalize(matrix @ v, dim=0, eps=1e-12)
+        expected[name] = (u, v)
+    sn.before_d_step(D)
+    for name, _, p in spectral_layers(D):
+        assert torch.allclose(p.u, expected[name][0], atol=1e-6) and torch.allclose(p.v, expected[name][1], atol=1e-6)

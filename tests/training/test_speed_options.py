@@ -17,6 +17,30 @@ def test_defaults_leave_every_speed_option_off(tiny_cfg):
     assert (t.channels_last, t.tf32, t.compile, t.amp) == (False, False, False, "none")
 
 
+def test_fused_adam_is_on_by_default(tiny_cfg):
+    assert tiny_cfg().train.fused_adam is True
+    for fused, expected in ((True, True), (False, None)):
+        gan = GAN(tiny_cfg(f"train.fused_adam={fused}"), 10, torch.device("cpu"))
+        assert gan.opt_G.defaults["fused"] is expected and gan.opt_D.defaults["fused"] is expected
+
+
+def test_fused_adam_makes_the_same_updates_as_the_default():
+    """The same Adam (setting C's betas); only rounding differs. (Weights whose gradient is pure
+    rounding noise, such as a conv bias before batch norm, are left out: Adam scales any noise to lr.)"""
+    weights = []
+    for fused in (True, None):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1))
+        opt = torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=fused)
+        x = torch.randn(16, 6)
+        for _ in range(20):
+            opt.zero_grad()
+            net(x).pow(2).mean().backward()
+            opt.step()
+        weights.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
+    assert torch.allclose(weights[0], weights[1], rtol=0, atol=1e-6)
+
+
 def test_unknown_amp_mode_is_refused(tiny_cfg):
     with pytest.raises(SnganError, match="train.amp=fp16 is not allowed"):
         validate(tiny_cfg("train.amp=fp16"))
@@ -37,17 +61,23 @@ def test_bf16_keeps_sigma_losses_and_penalty_in_fp32(tiny_cfg):
     terms = gan.d_step(real, None)
     assert terms["loss/D"].dtype == terms["loss/penalty"].dtype == torch.float32
     eager = {name: module.weight.detach().clone() for name, module, _ in spectral_layers(gan.D)}
-    with gan.fp32_weights(), gan.autocast():
+    with gan.weights_once(), gan.autocast():
         for name, module, _ in spectral_layers(gan.D):
             # the weight D uses was normalized before autocast: fp32, exactly gamma * W / sigma(W)
             assert module.weight.dtype == torch.float32
             assert torch.equal(module.weight, eager[name])
 
 
-def test_fp32_weights_is_a_no_op_without_amp(tiny_cfg):
-    gan = GAN(tiny_cfg(), 10, torch.device("cpu"))
-    with gan.fp32_weights():
-        assert not torch.nn.utils.parametrize._cache_enabled
+@pytest.mark.parametrize("norm", ["spectral", "spectral_gamma"])
+def test_each_normalized_weight_is_computed_once_per_d_update(norm, tiny_cfg):
+    gan = GAN(tiny_cfg(f"norm={norm}"), 10, torch.device("cpu"))
+    calls = []
+    for _, _, sn in spectral_layers(gan.D):
+        sn.register_forward_hook(lambda *_: calls.append(1))
+    terms = gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)  # real, fake (and the penalty's) D calls
+    assert len(calls) == len(list(spectral_layers(gan.D))) == 8
+    assert torch.isfinite(terms["loss/D"])
+    assert not torch.nn.utils.parametrize._cache_enabled  # the cache is left after the update
 
 
 @pytest.mark.slow
