@@ -30,7 +30,8 @@ def _norm_params(name: str):
 
 class ReferenceGAN:
     def __init__(self, images_uint8: torch.Tensor, arch: str, resolution: int, norm: str, width: float,
-                 batch_size: int, n_dis: int, device: torch.device, lr: float = 2e-4, betas=(0.5, 0.999)) -> None:
+                 batch_size: int, n_dis: int, device: torch.device, lr: float = 2e-4, betas=(0.5, 0.999),
+                 adam_foreach: Optional[bool] = None) -> None:
         if norm not in REFERENCE_NORMS:
             raise ValueError(f"the reference loop has no {norm}")
         self.norm, self.n_dis, self.device, self.batch_size = norm, n_dis, device, batch_size
@@ -45,8 +46,9 @@ class ReferenceGAN:
             elif norm == "orthonormal":
                 nn.init.orthogonal_(module.weight)
         self.D.to(device)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=lr, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=lr, betas=betas)
+        # PyTorch's default Adam: foreach on CUDA, per parameter on the CPU (adam_foreach overrides)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=lr, betas=betas, foreach=adam_foreach)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=lr, betas=betas, foreach=adam_foreach)
         dataset = torch.utils.data.TensorDataset(images_uint8.float() / 127.5 - 1)
         loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True,
                                              pin_memory=device.type == "cuda")

@@ -59,11 +59,11 @@ def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=()):
     return step
 
 
-def reference_step(arch, resolution, norm, width, batch, n_dis, device):
+def reference_step(arch, resolution, norm, width, batch, n_dis, device, adam_foreach=None):
     from sngan_cli.data.digits import digits_images
 
     images, _ = digits_images(resolution)
-    ref = ReferenceGAN(images, arch, resolution, norm, width, batch, n_dis, device)
+    ref = ReferenceGAN(images, arch, resolution, norm, width, batch, n_dis, device, adam_foreach=adam_foreach)
     return ref.step
 
 
