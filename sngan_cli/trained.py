@@ -55,14 +55,15 @@ def latents(tg: TrainedGenerator, n: int, seed: int, label: Optional[int] = None
 
 def render(tg: TrainedGenerator, z: torch.Tensor, y: Optional[torch.Tensor], batch_size: int,
            progress: bool = False) -> Iterator[Batch]:
-    """uint8 (B, 3, H, W) image batches and their labels (None when unconditional), on the CPU."""
+    """uint8 (B, 3, H, W) image batches and their labels (None when unconditional), on G's device:
+    an evaluation hands them to the detector there; what writes files moves them to the host."""
     # disable=None: tqdm shows the bar only on a terminal, so logs stay clean
     with tqdm(total=len(z), unit="img", disable=None if progress else True) as bar:
         for start in range(0, len(z), batch_size):
             yb = None if y is None else y[start:start + batch_size]
-            images = tg.images(z[start:start + batch_size], yb).cpu()
+            images = tg.images(z[start:start + batch_size], yb)
             bar.update(len(images))
-            yield images, (None if yb is None else yb.cpu())
+            yield images, yb
 
 
 def generate(tg: TrainedGenerator, n: int, seed: int, batch_size: int, label: Optional[int] = None,

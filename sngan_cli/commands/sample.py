@@ -95,6 +95,12 @@ def prepare_out(out: str, overwrite: bool) -> None:
     os.makedirs(out, exist_ok=True)
 
 
+def on_host(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """The batches moved from G's device to the CPU, one at a time, for writing."""
+    for images, y in batches:
+        yield images.cpu(), (None if y is None else y.cpu())
+
+
 def write_pngs(batches: Iterator[Batch], out: str) -> None:
     index = 0
     for images, _ in batches:
@@ -156,11 +162,11 @@ def main(argv: List[str]) -> None:
         rows = o["rows"] or INTERPOLATION_ROWS
         steps = o["steps"] or INTERPOLATION_STEPS
         z, y = interpolation_latents(tg, rows, steps, seed, label)
-        write_grid(render(tg, z, y, batch_size), steps, os.path.join(out, INTERPOLATION))
+        write_grid(on_host(render(tg, z, y, batch_size)), steps, os.path.join(out, INTERPOLATION))
         print(f"wrote {os.path.join(out, INTERPOLATION)}: {rows} interpolations x {steps} steps (seed {seed})")
         return
     n = o["n"]
-    batches = generate(tg, n, seed, batch_size, label, progress=n >= PROGRESS_MIN)
+    batches = on_host(generate(tg, n, seed, batch_size, label, progress=n >= PROGRESS_MIN))
     if o["grid"]:
         write_grid(batches, math.ceil(math.sqrt(n)), os.path.join(out, GRID))
         print(f"wrote {os.path.join(out, GRID)}: {n} images (seed {seed})")
