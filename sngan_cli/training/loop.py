@@ -17,10 +17,11 @@ import random
 import signal
 import sys
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
+from torch import nn
 from omegaconf import DictConfig, OmegaConf
 
 from sngan_cli import SnganError, __version__
@@ -96,6 +97,8 @@ class GAN:
         self.G_fwd = speed.compiled(self.G, cfg.train.compile)
         self.D_fwd = speed.compiled(self.D, cfg.train.compile)
         self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile)
+        # D normalizes over the batch (norm=batch): real and fake must be seen in separate calls
+        self.d_batch_coupled = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
 
     def autocast(self):
         return speed.autocast(self.cfg.train.amp, self.device)
@@ -129,8 +132,7 @@ class GAN:
         self.before_d_step(self.D)
         with self.weights_once():
             with self.autocast():
-                # real and fake in separate calls: a batch-normalized D sees each batch on its own
-                real_logits, fake_logits = self.D_fwd(real, real_y), self.D_fwd(fake, fake_y)
+                real_logits, fake_logits = self.d_logits(real, real_y, fake, fake_y)
             loss = self.loss.d(real_logits.float(), fake_logits.float())
             penalty = self.normalizer.penalty(self.D, real, fake, real_y)  # fp32, eager D
         total = loss if penalty is None else loss + penalty
@@ -143,6 +145,17 @@ class GAN:
         if penalty is not None:
             out["loss/penalty"] = penalty.detach()
         return out
+
+    def d_logits(self, real: torch.Tensor, real_y: Optional[torch.Tensor], fake: torch.Tensor,
+                 fake_y: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """D's logits of the real and the fake batch. One call on both batches together where D treats
+        every sample on its own (the same logits, half the kernel launches); two calls where D
+        normalizes over the batch (norm=batch), so that each batch is normalized on its own."""
+        if self.d_batch_coupled or (real_y is None) != (fake_y is None):
+            return self.D_fwd(real, real_y), self.D_fwd(fake, fake_y)
+        labels = None if real_y is None else torch.cat([real_y, fake_y])
+        logits = self.D_fwd(torch.cat([real, fake]), labels)
+        return logits[:len(real)], logits[len(real):]
 
     def g_step(self) -> Dict[str, torch.Tensor]:
         z, y = self.latent(self.g_batch_size)

@@ -142,3 +142,22 @@ def test_linear_lr_decay(tiny_cfg):
         lrs.append(gan.opt_D.param_groups[0]["lr"])
         assert gan.opt_G.param_groups[0]["lr"] == lrs[-1]
     assert lrs == pytest.approx([2e-4, 2e-4, 1e-4, 0.0])
+
+
+@pytest.mark.parametrize("overrides,coupled", [(["norm=spectral"], False), (["norm=layer"], False),
+                                               (["norm=batch"], True),
+                                               (["arch=resnet", "arch.conditional=true"], False)])
+def test_d_sees_real_and_fake_in_one_call_unless_it_normalizes_over_the_batch(overrides, coupled, tiny_cfg):
+    gan = GAN(tiny_cfg(*overrides), 10, torch.device("cpu"))
+    assert gan.d_batch_coupled is coupled
+    torch.manual_seed(0)
+    real, fake = torch.rand(8, 3, 16, 16) * 2 - 1, torch.rand(8, 3, 16, 16) * 2 - 1
+    y_real, y_fake = (torch.randint(10, (8,)), torch.randint(10, (8,))) if gan.num_classes else (None, None)
+    batch_sizes = []
+    hook = gan.D.register_forward_hook(lambda module, args, out: batch_sizes.append(len(args[0])))
+    real_logits, fake_logits = gan.d_logits(real, y_real, fake, y_fake)
+    hook.remove()
+    assert batch_sizes == ([8, 8] if coupled else [16])
+    # the same logits as one call per batch
+    assert torch.allclose(real_logits, gan.D(real, y_real), atol=1e-5)
+    assert torch.allclose(fake_logits, gan.D(fake, y_fake), atol=1e-5)
