@@ -10,8 +10,9 @@ generator update with its n_dis D updates (forward, backward, optimizer, normali
 the step does), with a TorchDispatchMode on the CPU. The count does not depend on the machine's
 load or speed, so it shows on any CPU what a change does to the GPU's launch-bound time. Views
 and metadata-only operations are counted too (they cost host time, not kernels), so the count is
-an upper bound on kernels. The reference's Adam is counted in its CUDA default (foreach: a few
-multi-tensor operations per step), not its per-parameter CPU path, so the counts stand for a GPU.
+an upper bound on kernels. Both loops are counted as they run on a GPU: the reference's Adam in its
+CUDA default (foreach: a few multi-tensor operations per step, not its per-parameter CPU path), and
+the runner's D seeing real and fake batches in one call, which it does on a GPU only.
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def main() -> None:
         base = None
         for norm in (["none"] if "none" not in a.norms else []) + list(a.norms):
             runner = ops_per_update(runner_step(arch, a.resolution, norm, a.width, a.batch, a.n_dis, device,
-                                                a.runner_options))
+                                                a.runner_options, d_calls_as_on_gpu=True))
             ref = (sum(ops_per_update(reference_step(arch, a.resolution, norm, a.width, a.batch, a.n_dis, device,
                                                     adam_foreach=True))
                        .values()) if norm in REFERENCE_NORMS else None)

@@ -5,9 +5,11 @@
     .venv/bin/python benchmarks/train_speed.py --norms spectral none --archs cnn --resolutions 32 --width 0.25
 
 Both loops run on the embedded digits (upscaled to the resolution), setting C's Adam, n_dis as given,
-the standard loss. Runner and reference alternate in rounds so load changes hit both; the figure is
-the median over rounds of the mean seconds per generator update. `ratio` = runner / reference
-(< 1: the runner is faster); `vs none` = the runner with this normalizer / the runner with norm=none.
+the standard loss. For each architecture and resolution every loop (the runner with each normalizer,
+the reference with each of its normalizers) takes its turn in every round, so a change of the
+machine's load hits them all alike. Times are the median over rounds of the mean seconds per
+generator update; `ratio` = runner / reference and `vs none` = this normalizer / norm=none (both the
+runner's) are the medians of the ratios within each round (< 1: faster).
 """
 from __future__ import annotations
 
@@ -38,16 +40,18 @@ def compose(overrides):
         return hydra_compose("train", overrides=list(overrides))
 
 
-def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=()):
+def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=(), d_calls_as_on_gpu=False):
     from sngan_cli.data import load_dataset
     from sngan_cli.data.batches import BatchStream
-    from sngan_cli.training.loop import GAN
+    from sngan_cli.training.loop import GAN, one_d_call
 
     cfg = compose(["dataset=digits", f"dataset.resolution={resolution}", f"arch={arch}", f"norm={norm}",
                    "loss=standard", "setting=C", f"setting.n_dis={n_dis}", f"arch.width={width}",
                    f"train.batch_size={batch}", *extra])
     data = load_dataset("digits", "data", resolution)
     gan = GAN(cfg, data.num_classes, device)
+    if d_calls_as_on_gpu:  # count on the CPU what a GPU run does: real and fake in one D call
+        gan.d_one_call = one_d_call(gan.D, torch.device("cuda"))
     batches = BatchStream(data, batch, 0, device)
     sums = {}
 
@@ -79,7 +83,7 @@ def seconds_per_step(step, n, device) -> float:
 
 
 def measure(steps, n, rounds, warmup, device):
-    """Median over rounds of the mean time per step, for each named step function, interleaved."""
+    """Per round, the mean time per step of each named step function; the functions take turns."""
     for step in steps.values():
         for _ in range(warmup):
             step()
@@ -87,7 +91,12 @@ def measure(steps, n, rounds, warmup, device):
     for _ in range(rounds):
         for name, step in steps.items():
             times[name].append(seconds_per_step(step, n, device))
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def paired_ratio(a, b) -> float:
+    """Median over rounds of a[i] / b[i]: both measured in the same round."""
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def main():
@@ -110,20 +119,23 @@ def main():
           f"load={os.getloadavg()[0]:.2f} width={a.width} batch={a.batch} n_dis={a.n_dis} "
           f"steps={a.steps}x{a.rounds} rounds (+{a.warmup} warm-up) runner options={a.runner_options}")
     print(f"{'arch':<7}{'px':>4} {'norm':<15}{'runner ms':>10}{'ref ms':>10}{'ratio':>8}{'vs none':>9}")
+    norms = (["none"] if "none" not in a.norms else []) + list(a.norms)
+    nan = float("nan")
     for arch in a.archs:
         for res in a.resolutions:
-            base = None
-            for norm in (["none"] if "none" not in a.norms else []) + list(a.norms):
-                steps = {"runner": runner_step(arch, res, norm, a.width, a.batch, a.n_dis, device, a.runner_options)}
+            steps = {}
+            for norm in norms:
+                steps[("runner", norm)] = runner_step(arch, res, norm, a.width, a.batch, a.n_dis, device,
+                                                      a.runner_options)
                 if norm in REFERENCE_NORMS:
-                    steps["reference"] = reference_step(arch, res, norm, a.width, a.batch, a.n_dis, device)
-                t = measure(steps, a.steps, a.rounds, a.warmup, device)
-                if norm == "none":
-                    base = t["runner"]
-                ref = t.get("reference")
-                print(f"{arch:<7}{res:>4} {norm:<15}{t['runner'] * 1e3:>10.1f}"
-                      f"{(ref * 1e3 if ref else float('nan')):>10.1f}{(t['runner'] / ref if ref else float('nan')):>8.3f}"
-                      f"{t['runner'] / base:>9.3f}", flush=True)
+                    steps[("reference", norm)] = reference_step(arch, res, norm, a.width, a.batch, a.n_dis, device)
+            t = measure(steps, a.steps, a.rounds, a.warmup, device)
+            for norm in norms:
+                runner, ref = t[("runner", norm)], t.get(("reference", norm))
+                print(f"{arch:<7}{res:>4} {norm:<15}{statistics.median(runner) * 1e3:>10.1f}"
+                      f"{statistics.median(ref) * 1e3 if ref else nan:>10.1f}"
+                      f"{paired_ratio(runner, ref) if ref else nan:>8.3f}"
+                      f"{paired_ratio(runner, t[('runner', 'none')]):>9.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def one_d_call(D: nn.Module, device: torch.device) -> bool:
+    """Whether D sees the real and the fake batch in one call (2 x batch). Only where D treats every
+    sample on its own (not norm=batch, which must normalize each batch on its own) and only on a GPU:
+    there it halves D's kernel launches, which is where the time goes at these batch sizes; on the
+    CPU two calls measured 1-4 % faster (benchmarks/RESULTS.md)."""
+    batch_coupled = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+    return device.type == "cuda" and not batch_coupled
+
+
 class GAN:
     """G, D, their optimizers, the normalizer and the loss of one run, and one training step."""
 
@@ -97,8 +106,7 @@ class GAN:
         self.G_fwd = speed.compiled(self.G, cfg.train.compile)
         self.D_fwd = speed.compiled(self.D, cfg.train.compile)
         self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile)
-        # D normalizes over the batch (norm=batch): real and fake must be seen in separate calls
-        self.d_batch_coupled = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
+        self.d_one_call = one_d_call(self.D, device)
 
     def autocast(self):
         return speed.autocast(self.cfg.train.amp, self.device)
@@ -148,10 +156,9 @@ class GAN:
 
     def d_logits(self, real: torch.Tensor, real_y: Optional[torch.Tensor], fake: torch.Tensor,
                  fake_y: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """D's logits of the real and the fake batch. One call on both batches together where D treats
-        every sample on its own (the same logits, half the kernel launches); two calls where D
-        normalizes over the batch (norm=batch), so that each batch is normalized on its own."""
-        if self.d_batch_coupled or (real_y is None) != (fake_y is None):
+        """D's logits of the real and the fake batch: one call on both together where ``one_d_call``
+        says so (the same logits), else one call per batch."""
+        if not self.d_one_call or (real_y is None) != (fake_y is None):
             return self.D_fwd(real, real_y), self.D_fwd(fake, fake_y)
         labels = None if real_y is None else torch.cat([real_y, fake_y])
         logits = self.D_fwd(torch.cat([real, fake]), labels)

@@ -144,12 +144,20 @@ def test_linear_lr_decay(tiny_cfg):
     assert lrs == pytest.approx([2e-4, 2e-4, 1e-4, 0.0])
 
 
-@pytest.mark.parametrize("overrides,coupled", [(["norm=spectral"], False), (["norm=layer"], False),
-                                               (["norm=batch"], True),
-                                               (["arch=resnet", "arch.conditional=true"], False)])
-def test_d_sees_real_and_fake_in_one_call_unless_it_normalizes_over_the_batch(overrides, coupled, tiny_cfg):
+def test_one_d_call_only_on_a_gpu_and_never_for_a_batch_normalized_d(tiny_cfg):
+    from sngan_cli.training.loop import one_d_call
+
+    for norm, on_gpu in (("spectral", True), ("layer", True), ("batch", False)):
+        D = GAN(tiny_cfg(f"norm={norm}"), 10, torch.device("cpu")).D
+        assert one_d_call(D, torch.device("cuda")) is on_gpu
+        assert one_d_call(D, torch.device("cpu")) is False
+
+
+@pytest.mark.parametrize("overrides", [["norm=spectral"], ["norm=layer"], ["arch=resnet", "arch.conditional=true"]])
+@pytest.mark.parametrize("one_call", [True, False])
+def test_real_and_fake_logits_are_the_same_in_one_call_or_two(overrides, one_call, tiny_cfg):
     gan = GAN(tiny_cfg(*overrides), 10, torch.device("cpu"))
-    assert gan.d_batch_coupled is coupled
+    gan.d_one_call = one_call  # what a GPU run chooses for these D
     torch.manual_seed(0)
     real, fake = torch.rand(8, 3, 16, 16) * 2 - 1, torch.rand(8, 3, 16, 16) * 2 - 1
     y_real, y_fake = (torch.randint(10, (8,)), torch.randint(10, (8,))) if gan.num_classes else (None, None)
@@ -157,7 +165,6 @@ def test_d_sees_real_and_fake_in_one_call_unless_it_normalizes_over_the_batch(ov
     hook = gan.D.register_forward_hook(lambda module, args, out: batch_sizes.append(len(args[0])))
     real_logits, fake_logits = gan.d_logits(real, y_real, fake, y_fake)
     hook.remove()
-    assert batch_sizes == ([8, 8] if coupled else [16])
-    # the same logits as one call per batch
+    assert batch_sizes == ([16] if one_call else [8, 8])
     assert torch.allclose(real_logits, gan.D(real, y_real), atol=1e-5)
     assert torch.allclose(fake_logits, gan.D(fake, y_fake), atol=1e-5)
