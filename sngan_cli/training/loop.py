@@ -72,8 +72,8 @@ def seed_everything(seed: int) -> None:
 def one_d_call(D: nn.Module, device: torch.device) -> bool:
     """Whether D sees the real and the fake batch in one call (2 x batch). Only where D treats every
     sample on its own (not norm=batch, which must normalize each batch on its own) and only on a GPU:
-    there it halves D's kernel launches, which is where the time goes at these batch sizes; on the
-    CPU two calls measured 1-4 % faster (benchmarks/RESULTS.md)."""
+    there it halves D's kernel launches, which is where the time goes at these batch sizes. On the
+    CPU, where launches cost little, the two calls are kept (benchmarks/RESULTS.md's CPU figures)."""
     batch_coupled = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
     return device.type == "cuda" and not batch_coupled
 
