@@ -11,21 +11,26 @@ def exact_sigma(module: nn.Module) -> float:
     return float(torch.linalg.matrix_norm(module.weight.detach().flatten(1), ord=2))
 
 
-@pytest.mark.parametrize("layer", [
-    nn.Linear(17, 5),
-    nn.Conv2d(3, 7, 3),
-    nn.Conv2d(5, 2, (3, 1)),  # odd kernel shape
-    nn.Conv2d(64, 1, 4),
-])
+# Factories, not layers: each case builds its own layer from a fixed seed (a layer shared
+# between cases would collect one parametrization per case, with weights drawn from whatever
+# RNG state test collection left behind).
+@pytest.mark.parametrize("make_layer", [
+    lambda: nn.Linear(17, 5),
+    lambda: nn.Conv2d(3, 7, 3),
+    lambda: nn.Conv2d(5, 2, (3, 1)),  # odd kernel shape
+    lambda: nn.Conv2d(64, 1, 4),
+], ids=["linear", "conv3x3", "conv3x1", "conv4x4"])
 @pytest.mark.parametrize("K", [1.0, 2.5])
-def test_normalized_weight_has_spectral_norm_K_after_warmup(layer, K):
+def test_normalized_weight_has_spectral_norm_K_after_warmup(make_layer, K):
     torch.manual_seed(0)
+    layer = make_layer()
     D = nn.Sequential(layer)
     sn = build_normalizer(NormConfig(name="spectral", lipschitz=K))
     sn.apply(D)
-    for _ in range(50):
+    # one power iteration per update: the error shrinks as (sigma_2 / sigma_1) ** (2 * steps)
+    for _ in range(200):
         sn.before_d_step(D)
-    assert abs(exact_sigma(layer) - K) < 1e-2
+    assert abs(exact_sigma(layer) - K) < 1e-3 * K
 
 
 def test_one_power_iteration_per_d_update_and_none_in_forward():
