@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from typing import List
 
+import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_module
 
 from sngan_cli.commands.train import register_resolvers
@@ -38,6 +41,14 @@ def isolated_caches(tmp_path_factory):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    """Every test starts from the same random state, whatever ran (or was collected) before it."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
 
 
 @pytest.fixture
