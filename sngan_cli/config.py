@@ -83,6 +83,7 @@ class TrainConfig:
     channels_last: bool = False  # NHWC memory layout for G, D and the batches
     tf32: bool = False  # CUDA: TF32 matmuls and convolutions (false keeps PyTorch's defaults)
     compile: bool = False  # torch.compile of G, D and the normalizer's per-update work
+    cuda_graphs: bool = False  # compile in mode reduce-overhead: CUDA graphs of the compiled steps (implies compile)
     amp: str = "none"  # none | bf16 (autocast of G and D; sigma, losses and gradient penalty in fp32)
     fused_adam: bool = True  # Adam's fused implementation (the same update, one kernel for all parameters)
 
@@ -126,7 +127,7 @@ RESUMABLE_KEYS = ("train.steps", "train.ckpt_every", "train.sample_every", "trai
                   "train.eval_every", "train.on_nan", "device", "dataset.root", "dataset.download",
                   "eval.protocol", "eval.detector", "eval.n_generated", "eval.seed", "eval.batch_size",
                   "eval.inception_weights", "train.channels_last", "train.tf32", "train.compile", "train.amp",
-                  "train.fused_adam")
+                  "train.cuda_graphs", "train.fused_adam")
 
 
 def _positive(cfg, key: str) -> None:

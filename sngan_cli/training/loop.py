@@ -103,9 +103,11 @@ class GAN:
         self.g_batch_size = cfg.train.g_batch_size or 2 * cfg.train.batch_size
         # what runs the forward passes: the modules themselves, or their compiled versions; state
         # dicts, sampling and the gradient penalty (double backward) always use the eager modules
-        self.G_fwd = speed.compiled(self.G, cfg.train.compile)
-        self.D_fwd = speed.compiled(self.D, cfg.train.compile)
-        self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile)
+        graphs = cfg.train.cuda_graphs
+        self.G_fwd = speed.compiled(self.G, cfg.train.compile, graphs)
+        self.D_fwd = speed.compiled(self.D, cfg.train.compile, graphs)
+        self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile, graphs)
+        self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_one_call = one_d_call(self.D, device)
 
     def autocast(self):
@@ -130,6 +132,7 @@ class GAN:
                 group["lr"] = lr
 
     def d_step(self, real: torch.Tensor, real_y: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        speed.step_begin(self.cfg.train.cuda_graphs)
         z, fake_y = self.latent(real.shape[0])
         if real_y is None or not self.num_classes:
             real_y = None
@@ -165,13 +168,15 @@ class GAN:
         return logits[:len(real)], logits[len(real):]
 
     def g_step(self) -> Dict[str, torch.Tensor]:
+        speed.step_begin(self.cfg.train.cuda_graphs)
         z, y = self.latent(self.g_batch_size)
         with self.weights_once():
             with self.autocast():
                 logits = self.D_fwd(self.G_fwd(z, y), y)
             loss = self.loss.g(logits.float())
         self.opt_G.zero_grad(set_to_none=True)
-        loss.backward()
+        # G's gradients only: D's weight gradients are not computed (nor added to D's .grad)
+        loss.backward(inputs=self.g_params)
         self.dist.average_gradients(self.G)
         self.opt_G.step()
         return {"loss/G": loss.detach()}

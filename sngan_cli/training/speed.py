@@ -1,4 +1,5 @@
-"""Speed options of a run (``train.channels_last``, ``train.tf32``, ``train.compile``, ``train.amp``).
+"""Speed options of a run (``train.channels_last``, ``train.tf32``, ``train.compile``,
+``train.cuda_graphs``, ``train.amp``).
 
 Each changes how the same computation is executed, not what is computed; all are off by default
 (docs/performance.md says why and what each is expected to give on a GPU).
@@ -10,6 +11,12 @@ Each changes how the same computation is executed, not what is computed; all are
 - ``compile``: ``torch.compile`` of G's and D's forward passes and of the normalizer's per-update
   work (spectral norm's power iteration). The gradient penalty uses the eager D: compiled graphs
   do not support the double backward it needs.
+- ``cuda_graphs``: the same compilation in ``mode="reduce-overhead"``: on CUDA, PyTorch's CUDA graph
+  trees replay each compiled forward and backward as one graph launch. Every G and D update starts
+  a new graph step (``step_begin``), so no tensor of an earlier update is read after its memory is
+  reused; the compiled functions that update buffers in place (the power iteration's u, v; BN's
+  running statistics) are run without graphs where PyTorch cannot graph them. No effect beyond
+  ``compile`` on the CPU.
 - ``amp=bf16``: G's and D's forward passes under bfloat16 autocast. Parametrized weights (spectral
   norm's sigma = u^T W v included) are computed once per update in fp32 before the autocast region
   (``weights_once``, used with or without amp),
@@ -62,5 +69,16 @@ def to_channels_last(module: nn.Module) -> nn.Module:
     return module.to(memory_format=torch.channels_last)
 
 
-def compiled(fn: Callable, enabled: bool) -> Callable:
+def compiled(fn: Callable, enabled: bool, cuda_graphs: bool = False) -> Callable:
+    """``fn`` itself, or ``torch.compile`` of it (``cuda_graphs``: in reduce-overhead mode, which
+    compiles too)."""
+    if cuda_graphs:
+        return torch.compile(fn, mode="reduce-overhead")
     return torch.compile(fn) if enabled else fn
+
+
+def step_begin(cuda_graphs: bool) -> None:
+    """Mark the start of a G or D update for CUDA graph trees: the tensors earlier graphs returned
+    are no longer needed, so their memory may be reused."""
+    if cuda_graphs:
+        torch.compiler.cudagraph_mark_step_begin()

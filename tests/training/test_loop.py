@@ -168,3 +168,24 @@ def test_real_and_fake_logits_are_the_same_in_one_call_or_two(overrides, one_cal
     assert batch_sizes == ([16] if one_call else [8, 8])
     assert torch.allclose(real_logits, gan.D(real, y_real), atol=1e-5)
     assert torch.allclose(fake_logits, gan.D(fake, y_fake), atol=1e-5)
+
+
+@pytest.mark.parametrize("norm", ["spectral", "spectral_gamma", "gp"])
+def test_g_step_computes_g_gradients_only_and_the_same_as_a_full_backward(norm, tiny_cfg):
+    gan = GAN(tiny_cfg(f"norm={norm}"), 10, torch.device("cpu"))
+    gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
+    d_grads = [None if p.grad is None else p.grad.clone() for p in gan.D.parameters()]
+    rng, g_before = torch.get_rng_state(), {k: v.clone() for k, v in gan.G.state_dict().items()}
+    gan.g_step()
+    for p, before in zip(gan.D.parameters(), d_grads):  # D's gradients are left as the D update left them
+        assert (p.grad is None and before is None) or torch.equal(p.grad, before)
+    g_grads = [p.grad.clone() for p in gan.G.parameters()]
+    # the same G gradients as a backward pass through everything
+    torch.set_rng_state(rng)
+    gan.G.load_state_dict(g_before)  # before G's update
+    z, y = gan.latent(gan.g_batch_size)
+    gan.G.zero_grad(set_to_none=True)
+    with gan.weights_once():
+        gan.loss.g(gan.D(gan.G(z, y), y)).backward()
+    for p, g in zip(gan.G.parameters(), g_grads):
+        assert torch.equal(p.grad, g)

@@ -14,7 +14,7 @@ SHORT = ["train.steps=1", "train.sample_every=1", "train.ckpt_every=1"]
 
 def test_defaults_leave_every_speed_option_off(tiny_cfg):
     t = tiny_cfg().train
-    assert (t.channels_last, t.tf32, t.compile, t.amp) == (False, False, False, "none")
+    assert (t.channels_last, t.tf32, t.compile, t.cuda_graphs, t.amp) == (False, False, False, False, "none")
 
 
 def test_fused_adam_is_on_by_default(tiny_cfg):
@@ -93,7 +93,22 @@ def test_compiled_networks_and_power_iteration_have_no_graph_breaks(tiny_cfg):
         assert explanation.graph_break_count == 0, explanation.break_reasons
 
 
+def test_cuda_graphs_compile_in_reduce_overhead_mode_and_mark_every_update(tiny_cfg, monkeypatch):
+    modes, steps = [], []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: modes.append(kw.get("mode")) or fn)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: steps.append(1))
+    gan = GAN(tiny_cfg("train.cuda_graphs=true"), 10, torch.device("cpu"))
+    assert modes == ["reduce-overhead"] * 3  # G, D, the normalizer's per-update work
+    gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
+    gan.g_step()
+    assert len(steps) == 2
+    modes.clear()
+    GAN(tiny_cfg(), 10, torch.device("cpu")).g_step()
+    assert modes == [] and len(steps) == 2  # off: nothing compiled, no step marks
+
+
 @pytest.mark.slow
-def test_compiled_training_runs(tiny_cfg, tmp_path):
-    train(tiny_cfg(*SHORT, "train.compile=true"), str(tmp_path))
+@pytest.mark.parametrize("option", ["train.compile=true", "train.cuda_graphs=true"])
+def test_compiled_training_runs(option, tiny_cfg, tmp_path):
+    train(tiny_cfg(*SHORT, option), str(tmp_path))
     assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["step"] == 1
