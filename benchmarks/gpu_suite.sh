@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The GPU figures of benchmarks/RESULTS.md in one go (about 8 minutes on one H100/H200):
+#
+#   bash benchmarks/gpu_suite.sh [LOG]        # LOG defaults to benchmarks/gpu_suite.log
+#   QUICK=1 bash benchmarks/gpu_suite.sh      # the same steps, tiny, to check the script on a CPU
+#
+# 1. time per generator update, runner vs the plain-PyTorch reference, eager (the defaults);
+# 2. the same with train.compile=true and with train.cuda_graphs=true (CNN, none and spectral);
+# 3. evaluator throughput and a whole IS+FID evaluation beside torch-fidelity (5k + 10k images);
+# 4. a short digits run with CUDA graphs, trained to the end and evaluated, next to one without.
+# Each step is printed with its command; a failing step is reported and the next one runs.
+# PYTHON selects the interpreter (default: .venv/bin/python if present, else python3).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+LOG=${1:-benchmarks/gpu_suite.log}
+PY=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}
+WORK=$(mktemp -d)
+
+if [ -n "${QUICK:-}" ]; then
+  SPEED="--width 0.125 --steps 1 --rounds 1 --warmup 1 --resolutions 32"
+  EVAL_N=64; FID_SIZES=64:64; STEPS=4; NORMS="none spectral"; ARCHS=cnn
+else
+  SPEED="--steps 20 --rounds 3 --warmup 5"
+  EVAL_N=5000; FID_SIZES=5000:10000; STEPS=1000; NORMS="none spectral weight gp"; ARCHS="cnn resnet"
+fi
+
+step() {
+  echo
+  echo "\$ $*"
+  "$@" || echo "!! step failed with exit status $?: $*"
+}
+
+{
+  echo "# gpu_suite $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+
+  # shellcheck disable=SC2086  # the option strings are word lists on purpose
+  step "$PY" benchmarks/train_speed.py --norms $NORMS --archs $ARCHS $SPEED
+  for option in train.compile=true train.cuda_graphs=true; do
+    # shellcheck disable=SC2086
+    step "$PY" benchmarks/train_speed.py --norms none spectral --archs cnn $SPEED --runner-options "$option"
+  done
+  step "$PY" benchmarks/op_count.py --archs cnn --norms none spectral
+  step "$PY" benchmarks/evaluators.py --n "$EVAL_N"
+  step "$PY" benchmarks/fid_wall_time.py --sizes "$FID_SIZES"
+
+  # the same short run without and with CUDA graphs: both finish, and their IS/FID are comparable
+  for graphs in false true; do
+    run="$WORK/graphs_$graphs"
+    step "$PY" -m sngan_cli train dataset=digits arch.width=0.25 train.steps="$STEPS" train.log_every=50 \
+      train.ckpt_every="$STEPS" train.sample_every="$STEPS" train.cuda_graphs="$graphs" hydra.run.dir="$run"
+    step "$PY" -m sngan_cli eval run="$run"
+    [ -f "$run/eval.json" ] && echo "eval.json (cuda_graphs=$graphs): $(cat "$run/eval.json")"
+  done
+} 2>&1 | tee "$LOG"
+rm -rf "$WORK"
+echo "written: $LOG"
