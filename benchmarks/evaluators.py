@@ -8,14 +8,13 @@
 what the speed depends on (the real weights file needs a download). Inputs are random uint8 images at
 the resolution each detector is used with (digits 32 px; Inception: 32 px CIFAR-sized inputs,
 resized to 299 inside the detector, as in evaluation). Peak memory: the process's maximum resident
-set size (ru_maxrss; includes the interpreter and torch, ~0.3-0.5 GB) on the CPU, and
+set size (VmHWM; includes the interpreter and torch, ~0.3-0.5 GB) on the CPU, and
 torch.cuda.max_memory_allocated on a GPU.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.memory import peak_resident_mib  # noqa: E402
 
 
 def build(name: str, device: torch.device, tmp: str):
@@ -50,7 +51,7 @@ def run_one(name: str, n: int, batch: int, device: torch.device, resolution: int
         features, _ = detector.features_and_logits(images, batch)
         seconds = time.perf_counter() - t0  # features come back to the CPU: synchronized
     peak = (f"cuda peak {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB" if device.type == "cuda"
-            else f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+            else f"max RSS {peak_resident_mib():.0f} MiB")
     print(f"{name:<18} {resolution:>3} px  n={n:<6} batch={batch:<5} {n / seconds:>9.1f} images/s  {peak}"
           f"  (features {tuple(features.shape)})", flush=True)
 

@@ -9,7 +9,7 @@ over 10 splits and the Fréchet distance; no cached statistics on either side. B
 same TF-Inception weights file, here with random weights (the speed does not depend on the values;
 the real file needs a download) whose batch-norm statistics are calibrated on random images so the
 features differ between images, and the same random 32 px uint8 images, resized to 299 inside each
-detector. Each measurement runs in its own process so its peak memory is its own: ru_maxrss on the
+detector. Each measurement runs in its own process so its peak memory is its own: VmHWM on the
 CPU (includes the interpreter and torch), torch.cuda.max_memory_allocated on a GPU. The printed
 FIDs of the two tools should agree (random weights give arbitrary, but equal, values).
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.memory import peak_resident_mib  # noqa: E402
 
 TOOLS = ("sngan", "torch-fidelity")
 
@@ -99,7 +100,7 @@ def run_one(tool: str, n_generated: int, n_real: int, batch: int, device: torch.
             fid, is_mean = evaluate(generated, real, weights, batch, device)
         seconds = time.perf_counter() - t0  # both return host numbers: synchronized
     peak = (f"cuda peak {torch.cuda.max_memory_allocated() / 2**20:>6.0f} MiB" if device.type == "cuda"
-            else f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:>6.0f} MiB")
+            else f"max RSS {peak_resident_mib():>6.0f} MiB")
     total = n_generated + n_real
     print(f"{tool:<15} {n_generated:>6}:{n_real:<6} {seconds:>9.1f} s {total / seconds:>9.1f} images/s  {peak}"
           f"  FID {fid:.4f}  IS {is_mean:.4f}", flush=True)

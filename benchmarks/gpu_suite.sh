@@ -4,7 +4,7 @@
 #   bash benchmarks/gpu_suite.sh [LOG]        # LOG defaults to benchmarks/gpu_suite.log
 #   QUICK=1 bash benchmarks/gpu_suite.sh      # the same steps, tiny, to check the script on a CPU
 #
-# 1. time per generator update, runner vs the plain-PyTorch reference, eager (the defaults);
+# 1. time per generator update and peak memory, runner vs the plain-PyTorch reference, eager (the defaults);
 # 2. the same with train.compile=true and with train.cuda_graphs=true (CNN, none and spectral);
 # 3. evaluator throughput and a whole IS+FID evaluation beside torch-fidelity (5k + 10k images);
 # 4. a short digits run with CUDA graphs, trained to the end and evaluated, next to one without.
@@ -36,7 +36,7 @@ step() {
   "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
   # shellcheck disable=SC2086  # the option strings are word lists on purpose
-  step "$PY" benchmarks/train_speed.py --norms $NORMS --archs $ARCHS $SPEED
+  step "$PY" benchmarks/train_speed.py --norms $NORMS --archs $ARCHS $SPEED --memory
   for option in train.compile=true train.cuda_graphs=true; do
     # shellcheck disable=SC2086
     step "$PY" benchmarks/train_speed.py --norms none spectral --archs cnn $SPEED --runner-options "$option"
