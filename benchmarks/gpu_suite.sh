@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU figures of benchmarks/RESULTS.md in one go (about 8 minutes on one H100/H200):
+# The GPU figures of benchmarks/RESULTS.md in one go (meant to fit one 10-minute call on an H100/H200):
 #
 #   bash benchmarks/gpu_suite.sh [LOG]        # LOG defaults to benchmarks/gpu_suite.log
 #   QUICK=1 bash benchmarks/gpu_suite.sh      # the same steps, tiny, to check the script on a CPU
@@ -17,11 +17,11 @@ PY=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)
 WORK=$(mktemp -d)
 
 if [ -n "${QUICK:-}" ]; then
-  SPEED="--width 0.125 --steps 1 --rounds 1 --warmup 1 --resolutions 32"
+  WIDTH=0.125; SPEED="--steps 1 --rounds 1 --warmup 1 --resolutions 32"
   EVAL_N=64; FID_SIZES=64:64; STEPS=4; NORMS="none spectral"; ARCHS=cnn
 else
-  SPEED="--steps 20 --rounds 3 --warmup 5"
-  EVAL_N=5000; FID_SIZES=5000:10000; STEPS=1000; NORMS="none spectral weight gp"; ARCHS="cnn resnet"
+  WIDTH=1.0; SPEED="--steps 20 --rounds 3 --warmup 5"
+  EVAL_N=5000; FID_SIZES=5000:10000; STEPS=500; NORMS="none spectral weight gp"; ARCHS="cnn resnet"
 fi
 
 step() {
@@ -36,10 +36,12 @@ step() {
   "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
   # shellcheck disable=SC2086  # the option strings are word lists on purpose
-  step "$PY" benchmarks/train_speed.py --norms $NORMS --archs $ARCHS $SPEED --memory
+  step "$PY" benchmarks/train_speed.py --width $WIDTH --norms $NORMS --archs $ARCHS $SPEED
+  # shellcheck disable=SC2086  # peak memory: one fresh process per loop, so 32 px only
+  step "$PY" benchmarks/train_speed.py --norms $NORMS --archs $ARCHS --width $WIDTH --resolutions 32 --steps 1 --rounds 1 --memory
   for option in train.compile=true train.cuda_graphs=true; do
     # shellcheck disable=SC2086
-    step "$PY" benchmarks/train_speed.py --norms none spectral --archs cnn $SPEED --runner-options "$option"
+    step "$PY" benchmarks/train_speed.py --width $WIDTH --norms none spectral --archs cnn $SPEED --runner-options "$option"
   done
   step "$PY" benchmarks/op_count.py --archs cnn --norms none spectral
   step "$PY" benchmarks/evaluators.py --n "$EVAL_N"
