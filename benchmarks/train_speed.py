@@ -175,13 +175,14 @@ def main():
             t = measure(steps, a.steps, a.rounds, a.warmup, device)
             for norm in norms:
                 runner, ref = t[("runner", norm)], t.get(("reference", norm))
+                mem = ""
                 if a.memory:
                     mem = (f"{peak_memory('runner', arch, res, norm, argv):>12.0f}"
                            f"{peak_memory('reference', arch, res, norm, argv) if ref else nan:>9.0f}")
                 print(f"{arch:<7}{res:>4} {norm:<15}{statistics.median(runner) * 1e3:>10.1f}"
                       f"{statistics.median(ref) * 1e3 if ref else nan:>10.1f}"
                       f"{paired_ratio(runner, ref) if ref else nan:>8.3f}"
-                      f"{paired_ratio(runner, t[('runner', 'none')]):>9.3f}{mem if a.memory else ''}", flush=True)
+                      f"{paired_ratio(runner, t[('runner', 'none')]):>9.3f}{mem}", flush=True)
 
 
 if __name__ == "__main__":
