@@ -6,12 +6,15 @@ command, or a whole interrupted sweep, resumes where it stopped.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
-from typing import List
+import time
+from typing import Any, Dict, List
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
@@ -38,7 +41,27 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("sngan.name_suffix", name_suffix, replace=True)
 
 
-_failed_runs: List[str] = []
+_failed_runs: Dict[str, str] = {}  # run directory -> why it failed, for this command's sweep
+
+
+class FailedRunsOfTheSweep(Callback):
+    """Collects, in the process that started the sweep, the runs of this sweep that failed, whatever
+    launcher ran them: a run in another process (joblib, submitit) records its failure only in its
+    ``status.json``, so the sweep directory is searched, once all runs are done, for those written
+    since the sweep started with status ``failed``. (conf/train.yaml registers it.)"""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time() - 1  # file times come from a coarser clock
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from sngan_cli.training.guard import read_status
+
+        for folder, _, files in os.walk(config.hydra.sweep.dir):
+            if "status.json" not in files or os.path.getmtime(os.path.join(folder, "status.json")) < self.started:
+                continue
+            status = read_status(folder)
+            if status and status.get("status") == "failed":
+                _failed_runs.setdefault(os.path.abspath(folder), status.get("error", "failed"))
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
@@ -57,7 +80,7 @@ def _train(cfg: DictConfig) -> None:
             raise
         # one failing run must not stop a sweep: record it (status.json has it too) and go on
         log.error("run %s failed: %s", run_dir, e)
-        _failed_runs.append(f"{run_dir}: {type(e).__name__}: {e}")
+        _failed_runs[os.path.abspath(run_dir)] = f"{type(e).__name__}: {e}"
 
 
 def check_names(argv: List[str]) -> None:
@@ -111,5 +134,5 @@ def main(argv: List[str]) -> None:
     _train()
     if _failed_runs:
         print(f"sngan train: {len(_failed_runs)} run(s) of the sweep failed (rerun the sweep to retry them):",
-              *_failed_runs, sep="\n  ", file=sys.stderr)
+              *(f"{run_dir}: {why}" for run_dir, why in sorted(_failed_runs.items())), sep="\n  ", file=sys.stderr)
         sys.exit(1)

@@ -60,6 +60,23 @@ def test_missing_dataset_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_failing_in_a_launcher_process_fails_the_sweep_and_only_this_sweep(tmp_path):
+    """joblib runs each job in a worker process: the failure reaches the sweep through status.json.
+    A failure recorded by an earlier sweep is not this sweep's."""
+    joblib = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    proc = run_sngan("train", "-m", *joblib, *TINY, *STEPS, "dataset=digits,folder", f"dataset.root={tmp_path}/images",
+                     cwd=str(tmp_path), check=False)
+    assert proc.returncode == 1, proc.stderr
+    folder = tmp_path / "outputs" / "folder" / "cnn-spectral-standard-C" / "seed0"
+    assert "1 run(s) of the sweep failed" in proc.stderr
+    assert f"{folder}: " in proc.stderr and "not a directory" in proc.stderr
+    assert json.loads((folder / "status.json").read_text())["status"] == "failed"
+
+    proc = run_sngan("train", "-m", *joblib, *TINY, *STEPS, "dataset=digits", "seed=0,1", cwd=str(tmp_path))
+    assert "failed" not in proc.stderr  # folder's old failure is not this sweep's
+
+
+@pytest.mark.slow
 def test_a_failing_run_does_not_stop_the_sweep_and_a_rerun_retries_only_it(tmp_path):
     args = ["train", "-m", *TINY, *STEPS, "dataset=digits,folder", f"dataset.root={tmp_path}/images"]
     proc = run_sngan(*args, cwd=str(tmp_path), check=False)
