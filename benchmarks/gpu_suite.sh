@@ -9,12 +9,19 @@
 # 3. evaluator throughput and a whole IS+FID evaluation beside torch-fidelity (5k + 10k images);
 # 4. a short digits run with CUDA graphs, trained to the end and evaluated, next to one without.
 # Each step is printed with its command; a failing step is reported and the next one runs.
-# PYTHON selects the interpreter (default: .venv/bin/python if present, else python3).
+# PYTHON selects the interpreter (default: .venv/bin/python if present, else python3). Where that
+# interpreter lacks Hydra (a bare GPU machine with torch only) and a folder .whl/ holds the wheels
+# (hydra-core, omegaconf, antlr4-python3-runtime, pytorch-fid, torch-fidelity), they are installed
+# into a scratch folder first, offline.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG=${1:-benchmarks/gpu_suite.log}
 PY=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}
 WORK=$(mktemp -d)
+if ! "$PY" -c "import hydra, omegaconf" 2>/dev/null && [ -d .whl ]; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --target "$WORK/site" .whl/*.whl
+  export PYTHONPATH="$WORK/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+fi
 
 if [ -n "${QUICK:-}" ]; then
   WIDTH=0.125; SPEED="--steps 1 --rounds 1 --warmup 1 --resolutions 32"
