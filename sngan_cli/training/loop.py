@@ -83,6 +83,9 @@ class GAN:
 
     def __init__(self, cfg: DictConfig, num_classes: int, device: torch.device, dist: Distributed = SINGLE) -> None:
         self.cfg, self.device, self.dist = cfg, device, dist
+        # what the step reads every update, as plain dataclasses: a DictConfig lookup costs ~20 us
+        self.train_opts, self.setting = OmegaConf.to_object(cfg.train), OmegaConf.to_object(cfg.setting)
+        self.z_dim = cfg.arch.z_dim
         self.num_classes = num_classes if cfg.arch.conditional else 0
         # plain attributes, not a DictConfig: torch.compile traces the normalizer's hooks without breaks
         self.normalizer = build_normalizer(SimpleNamespace(**OmegaConf.to_container(cfg.norm, resolve=True)))
@@ -111,32 +114,32 @@ class GAN:
         self.d_one_call = one_d_call(self.D, device)
 
     def autocast(self):
-        return speed.autocast(self.cfg.train.amp, self.device)
+        return speed.autocast(self.train_opts.amp, self.device)
 
     def weights_once(self):
         return speed.weights_once(self.D)
 
     def latent(self, n: int):
-        z = torch.randn(n, self.cfg.arch.z_dim, device=self.device)
+        z = torch.randn(n, self.z_dim, device=self.device)
         y = torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
         return z, y
 
     def set_lr(self, step: int) -> None:
         """Linear decay to 0 at train.steps, from setting.decay_start on, when setting.lr_decay=linear."""
-        s = self.cfg.setting
+        s = self.setting
         lr = s.lr
         if s.lr_decay == "linear" and step > s.decay_start:
-            lr = s.lr * max(0.0, 1 - (step - s.decay_start) / max(1, self.cfg.train.steps - s.decay_start))
+            lr = s.lr * max(0.0, 1 - (step - s.decay_start) / max(1, self.train_opts.steps - s.decay_start))
         for opt in (self.opt_G, self.opt_D):
             for group in opt.param_groups:
                 group["lr"] = lr
 
     def d_step(self, real: torch.Tensor, real_y: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        speed.step_begin(self.cfg.train.cuda_graphs)
+        speed.step_begin(self.train_opts.cuda_graphs)
         z, fake_y = self.latent(real.shape[0])
         if real_y is None or not self.num_classes:
             real_y = None
-        if self.cfg.train.channels_last:
+        if self.train_opts.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         with torch.no_grad(), self.autocast():
             fake = self.G_fwd(z, fake_y).float()
@@ -168,7 +171,7 @@ class GAN:
         return logits[:len(real)], logits[len(real):]
 
     def g_step(self) -> Dict[str, torch.Tensor]:
-        speed.step_begin(self.cfg.train.cuda_graphs)
+        speed.step_begin(self.train_opts.cuda_graphs)
         z, y = self.latent(self.g_batch_size)
         with self.weights_once():
             with self.autocast():
@@ -219,7 +222,7 @@ class GAN:
 def fixed_latent(gan: GAN, n: int, seed: int):
     """The z (and labels) of the sample grids: the same for the whole run and across resumes."""
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, gan.cfg.arch.z_dim, generator=g).to(gan.device)
+    z = torch.randn(n, gan.z_dim, generator=g).to(gan.device)
     y = (torch.arange(n) % gan.num_classes).to(gan.device) if gan.num_classes else None
     return z, y
 
@@ -365,7 +368,7 @@ def _restore_after_nan(cfg: DictConfig, gan: GAN, batches: BatchStream, ckpt_dir
 def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: int,
           checkpoint: Callable[[int], None], stop: StopRequest) -> int:
     """Steps start+1 .. train.steps; returns the last step done (earlier when a stop is requested)."""
-    dist = gan.dist
+    dist, train, n_dis = gan.dist, gan.train_opts, gan.setting.n_dis  # plain values in the loop
     grid_z, grid_y = fixed_latent(gan, cfg.train.n_samples_grid, cfg.seed)
     evaluate = PeriodicEvaluator(cfg, run_dir, gan.device) if cfg.train.eval_every and dist.is_main else None
     monitor = Monitor(run_dir, start, cfg.train.steps) if dist.is_main else None
@@ -373,9 +376,9 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
     counted = 0
     step = start
     try:
-        for step in range(start + 1, cfg.train.steps + 1):
+        for step in range(start + 1, train.steps + 1):
             gan.set_lr(step)
-            for _ in range(cfg.setting.n_dis):
+            for _ in range(n_dis):
                 d_terms = gan.d_step(*batches.next())
             terms = {**d_terms, **gan.g_step()}
             for k, v in terms.items():  # accumulated on the device: no host sync per step
@@ -387,8 +390,8 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                 stopping = dist.any(stopping)
                 if stopping and not stop.requested:
                     stop.signal = int(signal.SIGTERM)
-            last = step == cfg.train.steps or stopping
-            log_now, ckpt_now = step % cfg.train.log_every == 0 or last, step % cfg.train.ckpt_every == 0 or last
+            last = step == train.steps or stopping
+            log_now, ckpt_now = step % train.log_every == 0 or last, step % train.ckpt_every == 0 or last
             if log_now or ckpt_now:
                 sums = dist.average_scalars(sums)  # the same numbers, and the same verdicts, on every rank
             if log_now:
@@ -401,13 +404,13 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                     means["time/step_s"] = monitor.progress(step, means)
                     monitor.scalars(step, {**means, **gan.sigmas()})
                 sums, counted = {}, 0
-            if step % cfg.train.sample_every == 0 or last:
+            if step % train.sample_every == 0 or last:
                 gan.sync_buffers()  # G's BN running statistics, averaged over the ranks
                 if monitor is not None:
                     image = grid(to_uint8(gan.sample(grid_z, grid_y)), nrow=int(np.ceil(np.sqrt(len(grid_z)))))
                     save_png(image, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
                     monitor.image(step, "samples", image)
-            if cfg.train.eval_every and (step % cfg.train.eval_every == 0 or last):
+            if train.eval_every and (step % train.eval_every == 0 or last):
                 gan.sync_buffers()
                 if evaluate is not None:
                     monitor.scalars(step, evaluate(gan, step))

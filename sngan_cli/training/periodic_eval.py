@@ -41,7 +41,7 @@ class PeriodicEvaluator:
 
     def __call__(self, gan, step: int) -> Dict[str, float]:
         g = torch.Generator().manual_seed(self.cfg.seed)
-        z = torch.randn(self.n, gan.cfg.arch.z_dim, generator=g).to(gan.device)
+        z = torch.randn(self.n, gan.z_dim, generator=g).to(gan.device)
         y = torch.randint(gan.num_classes, (self.n,), generator=g).to(gan.device) if gan.num_classes else None
         result = {"step": step, **score_batches(self.detector, lambda: self._images(gan, z, y), self.reference,
                                                 self.protocol, self.n)}
