@@ -104,11 +104,14 @@ class GAN:
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.setting.lr, betas=betas, fused=fused)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.setting.lr, betas=betas, fused=fused)
         self.g_batch_size = cfg.train.g_batch_size or 2 * cfg.train.batch_size
-        # what runs the forward passes: the modules themselves, or their compiled versions; state
-        # dicts, sampling and the gradient penalty (double backward) always use the eager modules
+        # what runs each update: these functions themselves, or their compiled versions (each one
+        # graph: D's normalized weights, D and the loss together); state dicts, sampling and the
+        # gradient penalty (double backward) always use the eager modules
         graphs = cfg.train.cuda_graphs
+        self.compiled = bool(cfg.train.compile or graphs)
         self.G_fwd = speed.compiled(self.G, cfg.train.compile, graphs)
-        self.D_fwd = speed.compiled(self.D, cfg.train.compile, graphs)
+        self.d_loss_fn = speed.compiled(self.d_loss, cfg.train.compile, graphs)
+        self.g_loss_fn = speed.compiled(self.g_loss, cfg.train.compile, graphs)
         self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile, graphs)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_one_call = one_d_call(self.D, device)
@@ -117,7 +120,9 @@ class GAN:
         return speed.autocast(self.train_opts.amp, self.device)
 
     def weights_once(self):
-        return speed.weights_once(self.D)
+        """D's normalized weights computed once for the whole D update and shared by the loss and the
+        penalty (speed.weights_once). Compiled steps leave it to ``d_loss``, inside the graph."""
+        return contextlib.nullcontext() if self.compiled else speed.weights_once(self.D)
 
     def latent(self, n: int):
         z = torch.randn(n, self.z_dim, device=self.device)
@@ -145,9 +150,7 @@ class GAN:
             fake = self.G_fwd(z, fake_y).float()
         self.before_d_step(self.D)
         with self.weights_once():
-            with self.autocast():
-                real_logits, fake_logits = self.d_logits(real, real_y, fake, fake_y)
-            loss = self.loss.d(real_logits.float(), fake_logits.float())
+            loss = self.d_loss_fn(real, real_y, fake, fake_y)
             penalty = self.normalizer.penalty(self.D, real, fake, real_y)  # fp32, eager D
         total = loss if penalty is None else loss + penalty
         self.opt_D.zero_grad(set_to_none=True)
@@ -160,29 +163,44 @@ class GAN:
             out["loss/penalty"] = penalty.detach()
         return out
 
+    def d_loss(self, real: torch.Tensor, real_y: Optional[torch.Tensor], fake: torch.Tensor,
+               fake_y: Optional[torch.Tensor]) -> torch.Tensor:
+        """D's loss (fp32) on a real and a fake batch; ``d_loss_fn`` runs it, compiled or not. D's
+        normalized weights are computed first, in fp32, before autocast (eager: already done by
+        ``weights_once`` for the whole update, and reused)."""
+        with speed.weights_once(self.D):
+            with self.autocast():
+                real_logits, fake_logits = self.d_logits(real, real_y, fake, fake_y)
+        return self.loss.d(real_logits.float(), fake_logits.float())
+
     def d_logits(self, real: torch.Tensor, real_y: Optional[torch.Tensor], fake: torch.Tensor,
                  fake_y: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """D's logits of the real and the fake batch: one call on both together where ``one_d_call``
         says so (the same logits), else one call per batch."""
         if not self.d_one_call or (real_y is None) != (fake_y is None):
-            return self.D_fwd(real, real_y), self.D_fwd(fake, fake_y)
+            return self.D(real, real_y), self.D(fake, fake_y)
         labels = None if real_y is None else torch.cat([real_y, fake_y])
-        logits = self.D_fwd(torch.cat([real, fake]), labels)
+        logits = self.D(torch.cat([real, fake]), labels)
         return logits[:len(real)], logits[len(real):]
 
     def g_step(self) -> Dict[str, torch.Tensor]:
         speed.step_begin(self.train_opts.cuda_graphs)
         z, y = self.latent(self.g_batch_size)
-        with self.weights_once():
-            with self.autocast():
-                logits = self.D_fwd(self.G_fwd(z, y), y)
-            loss = self.loss.g(logits.float())
+        loss = self.g_loss_fn(z, y)
         self.opt_G.zero_grad(set_to_none=True)
-        # G's gradients only: D's weight gradients are not computed (nor added to D's .grad)
+        # G's gradients only: nothing is added to D's .grad (eager: nor are D's weight gradients computed)
         loss.backward(inputs=self.g_params)
         self.dist.average_gradients(self.G)
         self.opt_G.step()
         return {"loss/G": loss.detach()}
+
+    def g_loss(self, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
+        """G's loss (fp32) on D's logits of G(z); ``g_loss_fn`` runs it, compiled or not. D's
+        normalized weights are computed once, in fp32, before autocast."""
+        with speed.weights_once(self.D):
+            with self.autocast():
+                logits = self.D(self.G(z, y), y)
+        return self.loss.g(logits.float())
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:

@@ -8,9 +8,10 @@ Each changes how the same computation is executed, not what is computed; all are
   cores); numerically the same operations.
 - ``tf32``: float32 matmuls and cuDNN convolutions may use TensorFloat-32 on Ampere and newer GPUs
   (10-bit mantissa inputs, fp32 accumulation). No effect on the CPU.
-- ``compile``: ``torch.compile`` of G's and D's forward passes and of the normalizer's per-update
-  work (spectral norm's power iteration). The gradient penalty uses the eager D: compiled graphs
-  do not support the double backward it needs.
+- ``compile``: ``torch.compile`` of the functions each update runs: G's forward (the D update's fake
+  batch), D's loss and G's loss (each with D's normalized weights, D and the loss in one graph),
+  and the normalizer's per-update work (spectral norm's power iteration). The gradient penalty
+  uses the eager D: compiled graphs do not support the double backward it needs.
 - ``cuda_graphs``: the same compilation in ``mode="reduce-overhead"``: on CUDA, PyTorch's CUDA graph
   trees replay each compiled forward and backward as one graph launch. Every G and D update starts
   a new graph step (``step_begin``), so no tensor of an earlier update is read after its memory is
@@ -19,7 +20,7 @@ Each changes how the same computation is executed, not what is computed; all are
   ``compile`` on the CPU.
 - ``amp=bf16``: G's and D's forward passes under bfloat16 autocast. Parametrized weights (spectral
   norm's sigma = u^T W v included) are computed once per update in fp32 before the autocast region
-  (``weights_once``, used with or without amp),
+  (``weights_once``, used with or without amp and compiled or not),
   the losses are taken in fp32, and the gradient penalty runs entirely in fp32 (Sec. 6 of the SPEC:
   NaN losses with mixed precision and GP). bf16 has fp32's range, so no loss scaling is needed.
 """
