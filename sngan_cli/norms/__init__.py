@@ -23,6 +23,9 @@ class Normalizer:
     """Does nothing; subclasses override the hooks that apply to them."""
 
     name = "none"
+    # True where ``penalty`` is a function of D's weights alone (no gradient through D's input, so no
+    # double backward): train.compile then compiles it
+    compilable_penalty = False
 
     def __init__(self, params) -> None:
         self.params = params

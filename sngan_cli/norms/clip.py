@@ -8,6 +8,6 @@ from sngan_cli.norms import Normalizer, register
 class WeightClipping(Normalizer):
     @torch.no_grad()
     def after_d_step(self, D):
-        c = self.params.clip
-        for p in D.parameters():
-            p.clamp_(-c, c)
+        params = list(D.parameters())  # every parameter at once: two operations, not two per parameter
+        torch._foreach_clamp_min_(params, -self.params.clip)
+        torch._foreach_clamp_max_(params, self.params.clip)

@@ -113,6 +113,8 @@ class GAN:
         self.d_loss_fn = speed.compiled(self.d_loss, cfg.train.compile, graphs)
         self.g_loss_fn = speed.compiled(self.g_loss, cfg.train.compile, graphs)
         self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile, graphs)
+        own_graph = self.normalizer.compilable_penalty  # else eager: a gradient penalty needs double backward
+        self.penalty = speed.compiled(self.normalizer.penalty, cfg.train.compile and own_graph, graphs and own_graph)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_one_call = one_d_call(self.D, device)
 
@@ -151,7 +153,7 @@ class GAN:
         self.before_d_step(self.D)
         with self.weights_once():
             loss = self.d_loss_fn(real, real_y, fake, fake_y)
-            penalty = self.normalizer.penalty(self.D, real, fake, real_y)  # fp32, eager D
+            penalty = self.penalty(self.D, real, fake, real_y)  # fp32
         total = loss if penalty is None else loss + penalty
         self.opt_D.zero_grad(set_to_none=True)
         total.backward()

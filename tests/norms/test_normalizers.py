@@ -40,15 +40,16 @@ def test_frobenius_norm_is_one():
     assert float(D[0].weight.detach().norm()) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_clip_bounds_every_parameter_after_a_step():
+def test_clip_clamps_every_parameter_after_a_step():
     torch.manual_seed(0)
-    D = nn.Sequential(nn.Linear(4, 4))
+    D = nn.Sequential(nn.Linear(4, 4), nn.Conv2d(2, 3, 3))
     with torch.no_grad():
         D[0].weight.mul_(10)
+    expected = [p.detach().clamp(-0.01, 0.01) for p in D.parameters()]
     clip = build_normalizer(NormConfig(name="clip", clip=0.01))
     clip.after_d_step(D)
-    for p in D.parameters():
-        assert p.abs().max() <= 0.01
+    for p, want in zip(D.parameters(), expected):
+        assert torch.equal(p, want) and p.abs().max() <= 0.01
     assert (D[0].weight.abs() == 0.01).any()
 
 

@@ -98,7 +98,7 @@ def test_compiled_functions_of_the_step_have_no_graph_breaks(overrides, tiny_cfg
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("norm", ["spectral", "weight"])
+@pytest.mark.parametrize("norm", ["spectral", "weight", "orthonormal"])
 def test_a_compiled_step_computes_the_same_as_an_eager_one(norm, tiny_cfg):
     """The same losses, gradients and buffers (u, v, BN statistics) over two updates, compiled or
     not. lr=0 keeps the weights equal: Adam's first steps turn rounding noise in a near-zero
