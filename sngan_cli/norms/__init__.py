@@ -23,9 +23,6 @@ class Normalizer:
     """Does nothing; subclasses override the hooks that apply to them."""
 
     name = "none"
-    # True where ``penalty`` is a function of D's weights alone (no gradient through D's input, so no
-    # double backward): train.compile then compiles it
-    compilable_penalty = False
 
     def __init__(self, params) -> None:
         self.params = params
@@ -42,8 +39,13 @@ class Normalizer:
 
     def penalty(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                 labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-        """A term added to D's loss, or None."""
+        """A term added to D's loss, or None. With ``train.compile`` it is compiled: a gradient through
+        D's input is taken with ``torch.func.grad`` (gp.py), which compiles, double backward included."""
         return None
+
+    @property
+    def has_penalty(self) -> bool:
+        return type(self).penalty is not Normalizer.penalty
 
     def after_d_step(self, D: nn.Module) -> None:
         """Runs once after each D update."""

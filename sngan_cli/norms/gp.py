@@ -2,6 +2,11 @@
 
 x_hat = eps * x + (1 - eps) * G(z) with eps ~ U[0, 1] per sample. With ``loss=wasserstein`` this is
 WGAN-GP; with ``loss=standard`` it is the paper's GAN-GP.
+
+The gradient with respect to x_hat is taken with ``torch.func.grad`` (the same numbers as
+``torch.autograd.grad(..., create_graph=True)``): D's update then differentiates through it like
+through any other function, so ``train.compile`` compiles the penalty, double backward included,
+where compiled graphs cannot run ``autograd.grad`` with ``create_graph``.
 """
 from __future__ import annotations
 
@@ -16,8 +21,8 @@ from sngan_cli.norms import Normalizer, register
 def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      labels: Optional[torch.Tensor]) -> torch.Tensor:
     eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
-    x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x_hat, labels).sum(), x_hat, create_graph=True)
+    x_hat = eps * real + (1 - eps) * fake.detach()
+    grad = torch.func.grad(lambda x: D(x, labels).sum())(x_hat)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 

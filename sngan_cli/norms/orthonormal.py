@@ -20,8 +20,6 @@ def orthonormal_penalty(weight: torch.Tensor) -> torch.Tensor:
 
 @register("orthonormal")
 class OrthonormalRegularization(Normalizer):
-    compilable_penalty = True
-
     @torch.no_grad()
     def apply(self, D: nn.Module) -> None:
         for _, module in weight_layers(D):

@@ -29,20 +29,32 @@ class _DivideBySigma(torch.autograd.Function):
     instead of about fifteen."""
 
     @staticmethod
-    def forward(ctx, weight: torch.Tensor, u: torch.Tensor, v: torch.Tensor, lipschitz: float):
+    def forward(weight: torch.Tensor, u: torch.Tensor, v: torch.Tensor, lipschitz: float):
         sigma = torch.dot(u, torch.mv(weight.flatten(1), v))
-        out = weight / sigma if lipschitz == 1.0 else weight * (lipschitz / sigma)
-        ctx.save_for_backward(out, u, v, sigma)
-        ctx.lipschitz = lipschitz
-        return out
+        return weight / sigma if lipschitz == 1.0 else weight * (lipschitz / sigma), sigma
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def setup_context(ctx, inputs, output):  # the separate form torch.func transforms need (gp.py)
+        _, u, v, ctx.lipschitz = inputs
+        out, sigma = output
+        ctx.mark_non_differentiable(sigma)
+        ctx.set_materialize_grads(False)  # no zero tensor made for sigma's (absent) gradient
+        ctx.save_for_backward(out, u, v, sigma)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor, _):
+        if grad is None:  # the normalized weight got no gradient (grads are not materialized)
+            return None, None, None, None
         out, u, v, sigma = ctx.saved_tensors
         along_out = torch.vdot(grad.flatten(), out.flatten())
         scaled = grad if ctx.lipschitz == 1.0 else grad * ctx.lipschitz
         grad_weight = torch.addcmul(scaled, torch.outer(u, v).view_as(grad), along_out, value=-1) / sigma
         return grad_weight, None, None, None
+
+
+def divide_by_sigma(weight: torch.Tensor, u: torch.Tensor, v: torch.Tensor, lipschitz: float = 1.0) -> torch.Tensor:
+    """K * W / (u^T W v), u and v held constant, with the closed-form backward of Eq. (12)."""
+    return _DivideBySigma.apply(weight, u, v, lipschitz)[0]
 
 
 def normalize_into(targets, vectors, eps: float) -> None:
@@ -68,7 +80,7 @@ class SpectralNormWeight(nn.Module):
         return torch.dot(self.u, weight.flatten(1) @ self.v)
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        return _DivideBySigma.apply(weight, self.u, self.v, self.lipschitz)
+        return divide_by_sigma(weight, self.u, self.v, self.lipschitz)
 
 
 def spectral_layers(D: nn.Module):

@@ -105,16 +105,16 @@ class GAN:
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.setting.lr, betas=betas, fused=fused)
         self.g_batch_size = cfg.train.g_batch_size or 2 * cfg.train.batch_size
         # what runs each update: these functions themselves, or their compiled versions (each one
-        # graph: D's normalized weights, D and the loss together); state dicts, sampling and the
-        # gradient penalty (double backward) always use the eager modules
+        # graph: D's normalized weights, D and the loss together); state dicts and sampling always
+        # use the eager modules
         graphs = cfg.train.cuda_graphs
         self.compiled = bool(cfg.train.compile or graphs)
         self.G_fwd = speed.compiled(self.G, cfg.train.compile, graphs)
         self.d_loss_fn = speed.compiled(self.d_loss, cfg.train.compile, graphs)
         self.g_loss_fn = speed.compiled(self.g_loss, cfg.train.compile, graphs)
         self.before_d_step = speed.compiled(self.normalizer.before_d_step, cfg.train.compile, graphs)
-        own_graph = self.normalizer.compilable_penalty  # else eager: a gradient penalty needs double backward
-        self.penalty = speed.compiled(self.normalizer.penalty, cfg.train.compile and own_graph, graphs and own_graph)
+        penalty = self.normalizer.has_penalty
+        self.penalty = speed.compiled(self.normalizer.penalty, cfg.train.compile and penalty, graphs and penalty)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_one_call = one_d_call(self.D, device)
 

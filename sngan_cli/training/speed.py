@@ -10,8 +10,8 @@ Each changes how the same computation is executed, not what is computed; all are
   (10-bit mantissa inputs, fp32 accumulation). No effect on the CPU.
 - ``compile``: ``torch.compile`` of the functions each update runs: G's forward (the D update's fake
   batch), D's loss and G's loss (each with D's normalized weights, D and the loss in one graph),
-  and the normalizer's per-update work (spectral norm's power iteration). The gradient penalty
-  uses the eager D: compiled graphs do not support the double backward it needs.
+  the normalizer's per-update work (spectral norm's power iteration) and its penalty (the gradient
+  penalty's double backward included: norms/gp.py).
 - ``cuda_graphs``: the same compilation in ``mode="reduce-overhead"``: on CUDA, PyTorch's CUDA graph
   trees replay each compiled forward and backward as one graph launch. Every G and D update starts
   a new graph step (``step_begin``), so no tensor of an earlier update is read after its memory is

@@ -96,18 +96,18 @@ def _naive_normalized(weight, u, v, K):
 @pytest.mark.parametrize("shape", [(5, 17), (7, 3, 3, 3)])
 @pytest.mark.parametrize("K", [1.0, 2.5])
 def test_closed_form_backward_matches_autograd(shape, K):
-    from sngan_cli.norms.spectral import _DivideBySigma
+    from sngan_cli.norms.spectral import divide_by_sigma
 
     torch.manual_seed(0)
     weight = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
     u = torch.nn.functional.normalize(torch.randn(shape[0], dtype=torch.float64), dim=0)
     v = torch.nn.functional.normalize(torch.randn(weight[0].numel(), dtype=torch.float64), dim=0)
-    assert torch.autograd.gradcheck(lambda w: _DivideBySigma.apply(w, u, v, K), (weight,))
+    assert torch.autograd.gradcheck(lambda w: divide_by_sigma(w, u, v, K), (weight,))
     upstream = torch.randn(*shape, dtype=torch.float64)
-    (ours,) = torch.autograd.grad(_DivideBySigma.apply(weight, u, v, K), weight, upstream)
+    (ours,) = torch.autograd.grad(divide_by_sigma(weight, u, v, K), weight, upstream)
     (naive,) = torch.autograd.grad(_naive_normalized(weight, u, v, K), weight, upstream)
     assert torch.allclose(ours, naive, rtol=1e-10, atol=1e-12)
-    assert torch.allclose(_DivideBySigma.apply(weight, u, v, K), _naive_normalized(weight, u, v, K), rtol=1e-12)
+    assert torch.allclose(divide_by_sigma(weight, u, v, K), _naive_normalized(weight, u, v, K), rtol=1e-12)
 
 
 def test_batched_power_iteration_equals_the_per_layer_formula():

@@ -83,22 +83,24 @@ def test_each_normalized_weight_is_computed_once_per_d_update(norm, tiny_cfg):
 @pytest.mark.slow
 @pytest.mark.parametrize("overrides", [["norm=spectral"], ["norm=spectral_gamma", "arch=resnet", "arch.conditional=true"]])
 def test_compiled_functions_of_the_step_have_no_graph_breaks(overrides, tiny_cfg):
-    """What train.compile compiles: G, the power iteration, and D's loss and G's loss each with
-    D's normalized weights inside the graph."""
+    """What train.compile compiles: G, the power iteration, D's loss and G's loss each with D's
+    normalized weights inside the graph, and the penalty (here the gradient penalty)."""
     import torch._dynamo
 
     gan = GAN(tiny_cfg(*overrides), 10, torch.device("cpu"))
     z, y = gan.latent(4)
     x = torch.randn(4, 3, 16, 16)
-    for fn, args in [(gan.G, (z, y)), (gan.normalizer.before_d_step, (gan.D,)),
-                     (gan.d_loss, (x, y, x, y)), (gan.g_loss, (z, y))]:
+    compiled = [(gan.G, (z, y)), (gan.normalizer.before_d_step, (gan.D,)), (gan.d_loss, (x, y, x, y)),
+                (gan.g_loss, (z, y))] + ([(gan.normalizer.penalty, (gan.D, x, x, y))] if gan.normalizer.has_penalty else [])
+    assert len(compiled) == (5 if "spectral_gamma" in overrides[0] else 4)
+    for fn, args in compiled:
         torch._dynamo.reset()
         explanation = torch._dynamo.explain(fn)(*args)
         assert explanation.graph_break_count == 0, explanation.break_reasons
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("norm", ["spectral", "weight", "orthonormal"])
+@pytest.mark.parametrize("norm", ["spectral", "orthonormal", "gp", "spectral_gamma"])
 def test_a_compiled_step_computes_the_same_as_an_eager_one(norm, tiny_cfg):
     """The same losses, gradients and buffers (u, v, BN statistics) over two updates, compiled or
     not. lr=0 keeps the weights equal: Adam's first steps turn rounding noise in a near-zero
@@ -107,7 +109,9 @@ def test_a_compiled_step_computes_the_same_as_an_eager_one(norm, tiny_cfg):
     The CPU compiler's vectorized kernels are off (``cpp.simdlen=1``): with them, torch 2.14.1's
     inductor gave G's gradients of the second update with a 1 % error (against float64; its
     ``aot_eager`` backend, without inductor's kernels, is exact), which docs/performance.md notes.
-    This test is about what the step compiles, not about the CPU code generator."""
+    This test is about what the step compiles, not about the CPU code generator. Random numbers
+    drawn inside compiled code (the gradient penalty's interpolation) come from the eager
+    generator (``fallback_random``), so both draw the same."""
     import torch._inductor.config
 
     runs = []
@@ -117,7 +121,7 @@ def test_a_compiled_step_computes_the_same_as_an_eager_one(norm, tiny_cfg):
         real = torch.rand(8, 3, 16, 16) * 2 - 1
         torch.manual_seed(1)
         losses, grads = [], []
-        with torch._inductor.config.patch({"cpp.simdlen": 1}):
+        with torch._inductor.config.patch({"cpp.simdlen": 1, "fallback_random": True}):
             for _ in range(2):
                 losses += [float(t) for t in gan.d_step(real, None).values()]
                 grads.append([p.grad.clone() for p in gan.D.parameters()])
