@@ -82,7 +82,7 @@ class TrainConfig:
     # speed options (docs/performance.md): how the computation runs, not what it computes
     channels_last: bool = False  # NHWC memory layout for G, D and the batches
     tf32: bool = False  # CUDA: TF32 matmuls and convolutions (false keeps PyTorch's defaults)
-    compile: bool = False  # torch.compile of G, D's loss, G's loss and the normalizer's per-update work
+    compile: bool = False  # torch.compile of G, D's loss, G's loss and the normalizer's per-update work and penalty
     cuda_graphs: bool = False  # compile in mode reduce-overhead: CUDA graphs of the compiled steps (implies compile)
     amp: str = "none"  # none | bf16 (autocast of G and D; sigma, losses and gradient penalty in fp32)
     fused_adam: bool = True  # Adam's fused implementation (the same update, one kernel for all parameters)

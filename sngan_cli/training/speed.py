@@ -19,8 +19,8 @@ Each changes how the same computation is executed, not what is computed; all are
   running statistics) are run without graphs where PyTorch cannot graph them. No effect beyond
   ``compile`` on the CPU.
 - ``amp=bf16``: G's and D's forward passes under bfloat16 autocast. Parametrized weights (spectral
-  norm's sigma = u^T W v included) are computed once per update in fp32 before the autocast region
-  (``weights_once``, used with or without amp and compiled or not),
+  norm's sigma = u^T W v included) are computed in fp32 before the autocast region (``weights_once``,
+  used with or without amp: once per D or G update when eager, once per compiled graph otherwise),
   the losses are taken in fp32, and the gradient penalty runs entirely in fp32 (Sec. 6 of the SPEC:
   NaN losses with mixed precision and GP). bf16 has fp32's range, so no loss scaling is needed.
 """

@@ -81,17 +81,20 @@ def test_each_normalized_weight_is_computed_once_per_d_update(norm, tiny_cfg):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("overrides", [["norm=spectral"], ["norm=spectral_gamma", "arch=resnet", "arch.conditional=true"]])
+@pytest.mark.parametrize("overrides", [["norm=spectral"],
+                                       ["norm=spectral_gamma", "arch=resnet", "arch.conditional=true"]])
 def test_compiled_functions_of_the_step_have_no_graph_breaks(overrides, tiny_cfg):
     """What train.compile compiles: G, the power iteration, D's loss and G's loss each with D's
-    normalized weights inside the graph, and the penalty (here the gradient penalty)."""
+    normalized weights inside the graph, and the penalty (spectral_gamma's: the gradient penalty)."""
     import torch._dynamo
 
     gan = GAN(tiny_cfg(*overrides), 10, torch.device("cpu"))
     z, y = gan.latent(4)
     x = torch.randn(4, 3, 16, 16)
     compiled = [(gan.G, (z, y)), (gan.normalizer.before_d_step, (gan.D,)), (gan.d_loss, (x, y, x, y)),
-                (gan.g_loss, (z, y))] + ([(gan.normalizer.penalty, (gan.D, x, x, y))] if gan.normalizer.has_penalty else [])
+                (gan.g_loss, (z, y))]
+    if gan.normalizer.has_penalty:
+        compiled.append((gan.normalizer.penalty, (gan.D, x, x, y)))
     assert len(compiled) == (5 if "spectral_gamma" in overrides[0] else 4)
     for fn, args in compiled:
         torch._dynamo.reset()
