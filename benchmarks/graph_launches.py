@@ -26,6 +26,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.op_count import add_count_options  # noqa: E402
 from benchmarks.train_speed import ALL_NORMS, runner_step  # noqa: E402
 
 COMPILED_REGION_MARKS = ("Torch-Compiled Region", "CompiledFunctionBackward")
@@ -58,12 +59,7 @@ def launches(step, warmup: int = 3) -> Counter:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--norms", nargs="+", default=[n for n in ALL_NORMS if n != "spectral_gamma"])
-    p.add_argument("--archs", nargs="+", default=["cnn", "resnet"])
-    p.add_argument("--resolution", type=int, default=32)
-    p.add_argument("--width", type=float, default=0.125, help="channel multiplier (the count does not depend on it)")
-    p.add_argument("--batch", type=int, default=8, help="batch size (the count does not depend on it)")
-    p.add_argument("--n-dis", type=int, default=1)
+    add_count_options(p, [n for n in ALL_NORMS if n != "spectral_gamma"])
     a = p.parse_args()
     logging.getLogger("torch").setLevel(logging.ERROR)
     device = torch.device("cpu")

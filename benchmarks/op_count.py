@@ -48,14 +48,19 @@ def ops_per_update(step, warmup: int = 2) -> Counter:
     return counter.ops
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--norms", nargs="+", default=list(ALL_NORMS))
+def add_count_options(p: argparse.ArgumentParser, norms) -> None:
+    """The options of a count per update (this script's, graph_launches.py's)."""
+    p.add_argument("--norms", nargs="+", default=list(norms))
     p.add_argument("--archs", nargs="+", default=["cnn", "resnet"])
     p.add_argument("--resolution", type=int, default=32)
     p.add_argument("--width", type=float, default=0.125, help="channel multiplier (the count does not depend on it)")
     p.add_argument("--batch", type=int, default=8, help="batch size (the count does not depend on it)")
     p.add_argument("--n-dis", type=int, default=1)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_count_options(p, ALL_NORMS)
     p.add_argument("--top", type=int, default=0, help="also list the runner's N most frequent operations")
     p.add_argument("--runner-options", nargs="*", default=[], help="extra overrides, e.g. train.channels_last=true")
     a = p.parse_args()
