@@ -109,6 +109,10 @@ class GAN:
         # use the eager modules
         graphs = cfg.train.cuda_graphs
         self.compiled = bool(cfg.train.compile or graphs)
+        if self.compiled and device.type == "cpu":
+            log.warning("train.compile on the CPU: compiling takes minutes and gains little here, and torch 2.14.1's "
+                        "CPU code generator gave one update's gradients off by 1%% in this project's tests "
+                        "(docs/performance.md); it is meant for GPUs")
         self.G_fwd = speed.compiled(self.G, cfg.train.compile, graphs)
         self.d_loss_fn = speed.compiled(self.d_loss, cfg.train.compile, graphs)
         self.g_loss_fn = speed.compiled(self.g_loss, cfg.train.compile, graphs)

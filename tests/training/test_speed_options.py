@@ -161,3 +161,11 @@ def test_cuda_graphs_compile_in_reduce_overhead_mode_and_mark_every_update(tiny_
 def test_compiled_training_runs(option, tiny_cfg, tmp_path):
     train(tiny_cfg(*SHORT, option), str(tmp_path))
     assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["step"] == 1
+
+
+def test_compile_on_the_cpu_is_warned_about(tiny_cfg, caplog):
+    GAN(tiny_cfg("train.compile=true"), 10, torch.device("cpu"))  # torch.compile itself waits for a first call
+    assert "train.compile on the CPU" in caplog.text
+    caplog.clear()
+    GAN(tiny_cfg(), 10, torch.device("cpu"))
+    assert "train.compile" not in caplog.text
