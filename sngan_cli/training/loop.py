@@ -121,6 +121,7 @@ class GAN:
         self.penalty = speed.compiled(self.normalizer.penalty, cfg.train.compile and penalty, graphs and penalty)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_one_call = one_d_call(self.D, device)
+        self.d_normalized = speed.parametrized_layers(self.D)
 
     def autocast(self):
         return speed.autocast(self.train_opts.amp, self.device)
@@ -128,7 +129,7 @@ class GAN:
     def weights_once(self):
         """D's normalized weights computed once for the whole D update and shared by the loss and the
         penalty (speed.weights_once). Compiled steps leave it to ``d_loss``, inside the graph."""
-        return contextlib.nullcontext() if self.compiled else speed.weights_once(self.D)
+        return contextlib.nullcontext() if self.compiled else speed.weights_once(self.d_normalized)
 
     def latent(self, n: int):
         z = torch.randn(n, self.z_dim, device=self.device)
@@ -174,7 +175,7 @@ class GAN:
         """D's loss (fp32) on a real and a fake batch; ``d_loss_fn`` runs it, compiled or not. D's
         normalized weights are computed first, in fp32, before autocast (eager: already done by
         ``weights_once`` for the whole update, and reused)."""
-        with speed.weights_once(self.D):
+        with speed.weights_once(self.d_normalized):
             with self.autocast():
                 real_logits, fake_logits = self.d_logits(real, real_y, fake, fake_y)
         return self.loss.d(real_logits.float(), fake_logits.float())
@@ -203,7 +204,7 @@ class GAN:
     def g_loss(self, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
         """G's loss (fp32) on D's logits of G(z); ``g_loss_fn`` runs it, compiled or not. D's
         normalized weights are computed once, in fp32, before autocast."""
-        with speed.weights_once(self.D):
+        with speed.weights_once(self.d_normalized):
             with self.autocast():
                 logits = self.D(self.G(z, y), y)
         return self.loss.g(logits.float())

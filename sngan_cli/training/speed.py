@@ -27,7 +27,7 @@ Each changes how the same computation is executed, not what is computed; all are
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+from typing import Callable, Iterator, List, Sequence
 
 import torch
 from torch import nn
@@ -52,17 +52,25 @@ def autocast(amp: str, device: torch.device) -> contextlib.AbstractContextManage
     return contextlib.nullcontext()
 
 
+def parametrized_layers(D: nn.Module) -> List[nn.Module]:
+    """D's layers whose weight is parametrized (normalized): what ``weights_once`` computes."""
+    return [module for _, module in weight_layers(D) if parametrize.is_parametrized(module, "weight")]
+
+
 @contextlib.contextmanager
-def weights_once(D: nn.Module) -> Iterator[None]:
-    """Within the block every parametrized weight of D is computed once, here, in fp32 (before any
-    autocast region), and reused by every call of D: the real and fake calls, the gradient penalty's,
-    and the backward pass. The values are those each call would compute; only the repeated
-    normalization kernels go (fewer launches per update on a GPU), and a later autocast only casts
-    the finished weight."""
+def weights_once(layers: Sequence[nn.Module]) -> Iterator[None]:
+    """Within the block every parametrized weight of ``layers`` (``parametrized_layers(D)``) is
+    computed once, here, in fp32 (before any autocast region), and reused by every call of D: the
+    real and fake calls, the gradient penalty's, and the backward pass. The values are those each
+    call would compute; only the repeated normalization kernels go (fewer launches per update on a
+    GPU), and a later autocast only casts the finished weight. Inside an enclosing ``weights_once``
+    it does nothing: the weights are computed already."""
+    if parametrize._cache_enabled:
+        yield
+        return
     with parametrize.cached():
-        for _, module in weight_layers(D):
-            if parametrize.is_parametrized(module, "weight"):
-                module.weight  # noqa: B018  (fills the cache)
+        for module in layers:
+            module.weight  # noqa: B018  (fills the cache)
         yield
 
 
