@@ -24,6 +24,10 @@ class DatasetConfig:
     download: bool = True
     # folder: also look in sub-directories
     recursive: bool = True
+    # torchvision sets: which split(s) to train on (stl10: train+unlabeled, the 105K of the paper)
+    split: str = "train"
+    # resizing to `resolution` (STL-10 96 -> 48 px): antialiased bilinear, or plain bilinear
+    antialias: bool = True
 
 
 @dataclass
@@ -35,6 +39,21 @@ class ArchConfig:
     d_width: float = 1.0  # extra multiplier for D only (Table 7 widens D 1.5x)
     d_last_channels: Optional[int] = None  # channels of D's last conv layer (Figure 4); null = paper
     conditional: bool = False  # conditional BN in G + projection D (needs a labelled dataset)
+    # How the authors' code builds and feeds the networks where the paper's text says otherwise or
+    # nothing (docs/fidelity.md); `fidelity=text` switches every point the text states to the text.
+    z_distribution: str = "normal"  # normal: N(0, I) | uniform: U[-1, 1] (chainer-gan-lib, arch=cnn)
+    g_batch_size: int = 128  # latent vectors per G update (arch=cnn: 64, as chainer-gan-lib)
+    data_scaling: str = "dequantize"  # exact: x/127.5 - 1 (arch=cnn) | dequantize: x/128 - 1 + U[0, 1/128)
+    # standard CNN only
+    d_channels: str = "downsample"  # downsample: D doubles its channels at the 4x4 stride-2 convs | table3
+    d_slope: float = 0.2  # leaky ReLU slope in D (Table 3's text: 0.1)
+    g_dense_bn: str = "units"  # units: G's first BN over all dense units | channels: per channel
+    d_first_norm: bool = False  # norm=batch/layer: also normalize after D's first conv
+    # ResNet only
+    d_hidden: str = "input"  # width inside a D block: input (its input channels) | output
+    residual_gain: float = 1.4142135623730951  # Glorot-uniform gain of the residual convs (shortcuts: 1)
+    d_pool: str = "sum"  # D's global pooling: sum | mean (Gulrajani et al.'s ResNet, Table 7)
+    d_fc_bias: bool = False  # bias in D's last dense layer (Gulrajani et al.'s ResNet: true)
 
 
 @dataclass
@@ -42,12 +61,17 @@ class NormConfig:
     """All normalizer parameters; each normalizer reads the ones it needs (SPEC section 1)."""
 
     name: str = MISSING
-    n_power_iterations: int = 1  # spectral: power iterations per D update (Algorithm 1)
+    n_power_iterations: int = 1  # spectral: power-iteration steps each time u is refreshed
+    # spectral: when u is refreshed: every_forward (every training-mode call of D, as the authors'
+    # code: 2 n_dis + 1 per G update) | every_update (once per D update, Algorithm 1's text)
+    power_iteration: str = "every_forward"
     lipschitz: float = 1.0  # spectral: target spectral norm K of each layer
     clip: float = 0.01  # clip: weights clamped to [-c, c]
     gp_lambda: float = 10.0  # gp and the *_gamma normalizers: gradient-penalty weight
     ortho_beta: float = 1e-4  # orthonormal: penalty weight beta
-    gamma_init: float = 1.0  # spectral_gamma, weight_gamma, frobenius_gamma: initial learnable scale
+    # spectral_gamma, weight_gamma, frobenius_gamma: initial learnable scale; null = the norm the
+    # weight is divided by (sigma(W), ||w_i||, ||W||_F), so the scaled weight equals W at step 0
+    gamma_init: Optional[float] = None
 
 
 @dataclass
@@ -66,13 +90,14 @@ class SettingConfig:
     n_dis: int = MISSING
     lr_decay: str = "none"  # none | linear (to 0 at train.steps, starting at decay_start)
     decay_start: int = 0
+    steps: int = 100_000  # the setting's run length in generator updates: train.steps' default
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 100_000  # generator updates
+    steps: int = 100_000  # generator updates (train.yaml: the setting's, setting.steps)
     batch_size: int = 64
-    g_batch_size: Optional[int] = None  # latent vectors per G update; null = 2 x batch_size
+    g_batch_size: Optional[int] = None  # latent vectors per G update; null = the architecture's (arch.g_batch_size)
     ckpt_every: int = 5_000
     sample_every: int = 5_000
     log_every: int = 100
@@ -98,6 +123,7 @@ class EvalConfig:
     seed: int = 0
     batch_size: int = 250
     inception_weights: Optional[str] = None  # or env SNGAN_INCEPTION_WEIGHTS
+    quantize: str = "truncate"  # G's output -> uint8: truncate (the authors' astype(uint8)) | round
 
 
 @dataclass
@@ -120,6 +146,19 @@ def register_configs() -> None:
     for group, node in [("dataset", DatasetConfig), ("arch", ArchConfig), ("norm", NormConfig),
                         ("loss", LossConfig), ("setting", SettingConfig)]:
         cs.store(group=group, name="schema", node=node)
+
+
+# Closed choices of the keys that follow the authors' code or the paper's text (docs/fidelity.md).
+CHOICES = {
+    "arch.z_distribution": ("normal", "uniform"),
+    "arch.data_scaling": ("exact", "dequantize"),
+    "arch.d_channels": ("downsample", "table3"),
+    "arch.g_dense_bn": ("units", "channels"),
+    "arch.d_hidden": ("input", "output"),
+    "arch.d_pool": ("sum", "mean"),
+    "norm.power_iteration": ("every_forward", "every_update"),
+    "eval.quantize": ("truncate", "round"),
+}
 
 
 # Keys a resumed run may change: how long it runs and how often it logs, where it runs.
@@ -178,6 +217,15 @@ def validate(cfg) -> None:
 
     check_arch(cfg.arch.name, cfg.dataset.resolution, cfg.arch.conditional)
     _one_of(cfg, "setting.lr_decay", ("none", "linear"))
+    _positive(cfg, "setting.steps")
+    _positive(cfg, "arch.g_batch_size")
+    _positive(cfg, "arch.residual_gain")
+    if not 0.0 <= cfg.arch.d_slope < 1.0:
+        raise SnganError(f"arch.d_slope={cfg.arch.d_slope} is not allowed: it must be in [0, 1)")
+    for key, allowed in CHOICES.items():
+        _one_of(cfg, key, allowed)
+    if cfg.norm.gamma_init is not None:
+        _positive(cfg, "norm.gamma_init")
     _one_of(cfg, "train.on_nan", ("stop", "restore"))
     _one_of(cfg, "train.amp", ("none", "bf16"))
     _one_of(cfg, "eval.protocol", ("paper", "standard"))

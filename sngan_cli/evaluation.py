@@ -53,12 +53,15 @@ def real_batches(data: ImageSet, indices: torch.Tensor) -> Iterator[torch.Tensor
 def dataset_reference(detector: Detector, dataset: Dict[str, Any], protocol: Protocol) -> ReferenceStats:
     """Statistics of the protocol's real images of a dataset (its training split), cached."""
     data = load_dataset(dataset["name"], dataset.get("root", "data"), dataset["resolution"],
-                        dataset.get("download", True), recursive=dataset.get("recursive", True))
+                        dataset.get("download", True), recursive=dataset.get("recursive", True),
+                        **{k: dataset[k] for k in ("split", "antialias") if k in dataset})
     indices = _subset(len(data), protocol.n_reference)
     if protocol.n_reference is not None and len(indices) < protocol.n_reference:
         warnings.warn(f"{dataset['name']} has {len(data)} images, fewer than the {protocol.n_reference} real images "
                       f"of protocol={protocol.name}: using all of them")
-    record = reference_record(dataset=dataset["name"], split=protocol.reference_split, resolution=data.resolution,
+    resized = {} if dataset.get("antialias", True) else {"antialias": False}
+    record = reference_record(dataset=dataset["name"], split=dataset.get("split") or protocol.reference_split,
+                              resolution=data.resolution, **resized,
                               n_samples=len(indices), detector=detector, subset_seed=REAL_SUBSET_SEED,
                               **({"root": os.path.abspath(dataset["root"])} if dataset["name"] == "folder" else {}))
     return cached_reference_stats(record, lambda: reference_statistics(detector, lambda: real_batches(data, indices)))
@@ -98,6 +101,8 @@ def evaluation_record(result: Dict[str, Any], protocol: Protocol, reference: Opt
     return {
         "protocol": protocol.name,
         "n_generated": raw["n_generated"],
+        "n_generated_is": raw["n_generated_is"],
+        "n_generated_fid": raw["n_generated_fid"],
         "splits": raw["is_splits"],
         "n_real": ref.get("n_samples"),
         "reference": (f"{ref['dataset']}/{ref['split']}" if "dataset" in ref else ref.get("source")),
@@ -113,7 +118,7 @@ def write_json(path: str, payload: Dict[str, Any]) -> None:
 
 def score_batches(detector: Detector, batches, reference: Optional[ReferenceStats], protocol: Protocol,
                   n_generated: int) -> Dict[str, Any]:
-    result = score(detector, batches, reference, n_generated, protocol.is_splits)
+    result = score(detector, batches, reference, n_generated, protocol.is_splits, protocol.n_generated_fid)
     if result["fid"] is not None and not np.isfinite(result["fid"]):
         raise SnganError("the FID is not finite; the generated images may be degenerate")
     return {"inception_score_mean": result["inception_score_mean"],

@@ -10,9 +10,18 @@ from PIL import Image
 from sngan_cli.atomic import atomic_write
 
 
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] float (N, C, H, W) -> uint8 [0, 255]: round((x + 1) * 127.5), clamped."""
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+QUANTIZE_MODES = ("truncate", "round")
+
+
+def to_uint8(x: torch.Tensor, mode: str = "truncate") -> torch.Tensor:
+    """[-1, 1] float (N, C, H, W) -> uint8 [0, 255] from (clamp(x, -1, 1) + 1) * 127.5, truncated
+    (``truncate``: the authors' ``astype(uint8)``, the default, ``eval.quantize``) or rounded."""
+    scaled = (x.detach().float().clamp(-1, 1) + 1) * 127.5
+    if mode == "round":
+        scaled = scaled.round()
+    elif mode != "truncate":
+        raise ValueError(f"eval.quantize={mode}: choose one of {', '.join(QUANTIZE_MODES)}")
+    return scaled.to(torch.uint8)
 
 
 def grid(images_uint8: torch.Tensor, nrow: int, padding: int = 2) -> torch.Tensor:

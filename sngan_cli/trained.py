@@ -11,7 +11,8 @@ from tqdm import tqdm
 
 from sngan_cli import SnganError
 from sngan_cli.images import to_uint8
-from sngan_cli.models import build_discriminator, build_generator
+from sngan_cli.models import discriminator_from, generator_from
+from sngan_cli.models.latent import draw_z
 from sngan_cli.norms import Normalizer, build_normalizer
 from sngan_cli.training.checkpoint import LAST, load_checkpoint_file
 
@@ -28,14 +29,17 @@ class TrainedGenerator:
     step: int
     config: Dict[str, Any]
     path: str
+    z_distribution: str = "normal"
+    quantize: str = "truncate"  # how G's output becomes uint8 (eval.quantize of the run)
 
     @property
     def device(self) -> torch.device:
         return next(self.G.parameters()).device
 
     def latent(self, n: int, generator: torch.Generator, label: Optional[int] = None):
-        """z ~ N(0, I) and labels (uniform, or all ``label``) drawn from ``generator`` on the CPU."""
-        z = torch.randn(n, self.z_dim, generator=generator)
+        """z (the run's arch.z_distribution) and labels (uniform, or all ``label``) drawn from
+        ``generator`` on the CPU."""
+        z = draw_z(n, self.z_dim, self.z_distribution, generator=generator)
         y = None
         if self.num_classes:
             y = (torch.full((n,), label, dtype=torch.long) if label is not None
@@ -45,7 +49,7 @@ class TrainedGenerator:
     @torch.no_grad()
     def images(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         """uint8 (N, 3, H, W) images, quantized exactly like saved PNGs."""
-        return to_uint8(self.G(z, y))
+        return to_uint8(self.G(z, y), self.quantize)
 
 
 def latents(tg: TrainedGenerator, n: int, seed: int, label: Optional[int] = None) -> Batch:
@@ -83,12 +87,23 @@ def load_generator(path: str, device: torch.device) -> TrainedGenerator:
     cfg = ckpt.get("config")
     if not isinstance(cfg, dict):
         raise SnganError(f"checkpoint {path} lacks its resolved config")
-    arch, resolution = cfg["arch"], cfg["dataset"]["resolution"]
+    arch, resolution = with_schema_defaults(cfg)["arch"], cfg["dataset"]["resolution"]
     num_classes = int(ckpt.get("num_classes", 0))
-    G = build_generator(arch["name"], resolution, arch["z_dim"], arch["width"] * arch["g_width"], num_classes)
+    G = generator_from(arch, resolution, num_classes)
     G.load_state_dict(ckpt["G"])
     G.to(device).eval()
-    return TrainedGenerator(G, arch["z_dim"], num_classes, resolution, int(ckpt["step"]), cfg, path)
+    return TrainedGenerator(G, arch["z_dim"], num_classes, resolution, int(ckpt["step"]), cfg, path,
+                            arch["z_distribution"], with_schema_defaults(cfg)["eval"]["quantize"])
+
+
+def with_schema_defaults(config: Dict[str, Any]):
+    """A checkpoint's resolved config with the schema's defaults for keys it predates."""
+    from omegaconf import OmegaConf
+
+    from sngan_cli.config import ArchConfig, EvalConfig
+
+    return {"arch": OmegaConf.merge(OmegaConf.structured(ArchConfig(name=config["arch"]["name"])), config["arch"]),
+            "eval": OmegaConf.merge(OmegaConf.structured(EvalConfig), config.get("eval", {}))}
 
 
 def load_discriminator(path: str, device: torch.device) -> Tuple[nn.Module, Normalizer, Dict[str, Any]]:
@@ -98,8 +113,8 @@ def load_discriminator(path: str, device: torch.device) -> Tuple[nn.Module, Norm
     ckpt = load_checkpoint_file(path, "cpu")
     cfg = OmegaConf.create(ckpt["config"])
     normalizer = build_normalizer(cfg.norm)
-    D = build_discriminator(cfg.arch.name, cfg.dataset.resolution, cfg.arch.width * cfg.arch.d_width,
-                            cfg.arch.d_last_channels, int(ckpt.get("num_classes", 0)), normalizer.feature_norm)
+    D = discriminator_from(with_schema_defaults(ckpt["config"])["arch"], cfg.dataset.resolution,
+                           int(ckpt.get("num_classes", 0)), normalizer.feature_norm)
     normalizer.apply(D)
     D.load_state_dict(ckpt["D"])
     return D.to(device).eval(), normalizer, ckpt["config"]

@@ -42,9 +42,13 @@ def test_method_presets(method, norm, loss):
     assert (cfg.norm.name, cfg.loss.name) == (norm, loss)
 
 
-def test_resnet_sn_preset_doubles_g():
+def test_resnet_presets_g_width():
+    """Table 4's 256 is the SN-GANs' doubled G (B.2): the SN preset keeps it, orthonormal and Table 7's
+    ResNet (Gulrajani et al.'s) halve it to the original 128."""
     cfg = compose_train(["method=resnet_sn_gan_hinge"])
-    assert cfg.arch.name == "resnet" and cfg.arch.g_width == 2.0 and cfg.setting.n_dis == 5
+    assert cfg.arch.name == "resnet" and cfg.arch.g_width == 1.0 and cfg.setting.n_dis == 5
+    assert compose_train(["method=resnet_orthonormal_hinge"]).arch.g_width == 0.5
+    assert compose_train(["+experiment/table7=resnet_sn"]).arch.g_width == 0.5
 
 
 def test_wrong_type_fails_at_compose_time():

@@ -149,7 +149,7 @@ def main(argv: List[str]) -> None:
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     record = {"device": device_name, "arch": o["arch"], "dataset": o["dataset"], "resolution": o["resolution"],
               "width": o["width"], "loss": o["loss"], "setting": o["setting"], "n_dis": int(cfg.setting.n_dis),
-              "batch_size": o["batch_size"], "g_batch_size": cfg.train.g_batch_size or 2 * o["batch_size"],
+              "batch_size": o["batch_size"], "g_batch_size": cfg.train.g_batch_size or cfg.arch.g_batch_size,
               "warmup": o["warmup"], "torch": torch.__version__, "results": results}
     _write_outputs(o["out"], record)
     print(f"wrote {', '.join(os.path.join(o['out'], f) for f in ('bench.json', 'bench.csv', 'bench.png'))}")

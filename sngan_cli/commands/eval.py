@@ -27,7 +27,7 @@ OPTIONS = {
     "images": Option(text, help="a folder of PNG/JPEG images to score"),
     "reference": Option(text, help="with images=: a folder, a .npz with mu/sigma, or a dataset name"),
     "protocol": Option(choice("paper", "standard"), "paper",
-                       "paper: IS on 5,000 x 10 splits, FID 10,000 real vs 5,000 generated; "
+                       "paper: IS on 50,000 in 10 splits of 5,000, FID 10,000 real vs the first 5,000 generated; "
                        "standard: 50,000 generated vs the whole training set"),
     "n": Option(integer(2), help="generated images, overriding the protocol's count"),
     "detector": Option(choice("auto", "inception", "digits-classifier"), "auto",

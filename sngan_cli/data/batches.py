@@ -28,14 +28,14 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 class BatchStream:
     def __init__(self, data: ImageSet, batch_size: int, seed: int, device: torch.device, workers: int = 4,
-                 rank: int = 0, world_size: int = 1) -> None:
+                 rank: int = 0, world_size: int = 1, scaling: str = "exact") -> None:
         global_batch = batch_size * world_size
         if len(data) < global_batch:
             what = f"train.batch_size={batch_size}" + (f" x {world_size} processes" if world_size > 1 else "")
             raise SnganError(f"the dataset has {len(data)} images, fewer than {what}")
         self.data, self.batch_size, self.seed, self.device = data, batch_size, seed, device
         self.rank, self.world_size, self.global_batch = rank, world_size, global_batch
-        self.workers = workers
+        self.workers, self.scaling = workers, scaling
         self.epoch, self.position = 0, 0
         self._loader: Optional[Iterator] = None
         if data.images is not None:
@@ -66,13 +66,13 @@ class BatchStream:
         return idx
 
     def next(self) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """A batch of images in [-1, 1] on the device, and labels (or None)."""
+        """A batch of images in [-1, 1] on the device (``arch.data_scaling``), and labels (or None)."""
         idx = self._next_indices()
         if self.data.images is not None:
             labels = self._labels[idx] if self._labels is not None else None
-            return to_unit_range(self._images[idx]), labels
+            return to_unit_range(self._images[idx], self.scaling), labels
         images, labels = self._lazy_batch()
-        return to_unit_range(images), labels
+        return to_unit_range(images, self.scaling), labels
 
     def _lazy_batch(self) -> Tuple[torch.Tensor, torch.Tensor]:
         if self._loader is None:

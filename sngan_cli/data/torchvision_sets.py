@@ -1,5 +1,9 @@
 """CIFAR-10, STL-10 (unlabeled + train, 96 -> 48 px) and SVHN through torchvision.
 
+``dataset.split`` picks the split(s) (cifar10: train or test; stl10: train+unlabeled, train,
+unlabeled or test; svhn: train, test or extra) and ``dataset.antialias`` the resize filter
+(antialiased bilinear, or plain bilinear), neither of which the paper states (docs/fidelity.md).
+
 Downloaded into ``dataset.root`` when ``dataset.download`` is true and the network allows; offline
 without the files the run stops with one line naming the root and how to fill it.
 """
@@ -37,29 +41,45 @@ def _open(name: str, factory, root: str, download: bool):
                          f"({type(e).__name__}); put {_HOW_TO[name]} there, or set dataset.root to where it is") from None
 
 
+SPLITS = {"cifar10": ("train", "test"), "stl10": ("train+unlabeled", "train", "unlabeled", "test"),
+          "svhn": ("train", "test", "extra")}
+
+
+def _check_split(name: str, split: str) -> None:
+    if split not in SPLITS[name]:
+        raise SnganError(f"dataset.split={split} is not a split of {name}: choose one of {', '.join(SPLITS[name])}")
+
+
 @register("cifar10")
-def load_cifar10(root: str, resolution: int, download: bool, **_) -> ImageSet:
+def load_cifar10(root: str, resolution: int, download: bool, split: str = "train", antialias: bool = True,
+                 **_) -> ImageSet:
     from torchvision.datasets import CIFAR10
 
-    ds = _open("cifar10", lambda r, download: CIFAR10(r, train=True, download=download), root, download)
+    _check_split("cifar10", split)
+    ds = _open("cifar10", lambda r, download: CIFAR10(r, train=split == "train", download=download), root, download)
     images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
-    return ImageSet("cifar10", resolution, 10, resize_uint8(images, resolution), torch.tensor(ds.targets))
+    return ImageSet("cifar10", resolution, 10, resize_uint8(images, resolution, antialias=antialias),
+                    torch.tensor(ds.targets))
 
 
 @register("stl10")
-def load_stl10(root: str, resolution: int, download: bool, **_) -> ImageSet:
+def load_stl10(root: str, resolution: int, download: bool, split: str = "train+unlabeled", antialias: bool = True,
+               **_) -> ImageSet:
     from torchvision.datasets import STL10
 
-    ds = _open("stl10", lambda r, download: STL10(r, split="train+unlabeled", download=download), root, download)
-    images = resize_uint8(torch.from_numpy(ds.data), resolution)
+    _check_split("stl10", split)
+    ds = _open("stl10", lambda r, download: STL10(r, split=split, download=download), root, download)
+    images = resize_uint8(torch.from_numpy(ds.data), resolution, antialias=antialias)
     # unlabeled images carry label -1: STL-10 is used unconditionally
     return ImageSet("stl10", resolution, 0, images, None)
 
 
 @register("svhn")
-def load_svhn(root: str, resolution: int, download: bool, **_) -> ImageSet:
+def load_svhn(root: str, resolution: int, download: bool, split: str = "train", antialias: bool = True,
+              **_) -> ImageSet:
     from torchvision.datasets import SVHN
 
-    ds = _open("svhn", lambda r, download: SVHN(r, split="train", download=download), root, download)
-    images = resize_uint8(torch.from_numpy(np.ascontiguousarray(ds.data)), resolution)
+    _check_split("svhn", split)
+    ds = _open("svhn", lambda r, download: SVHN(r, split=split, download=download), root, download)
+    images = resize_uint8(torch.from_numpy(np.ascontiguousarray(ds.data)), resolution, antialias=antialias)
     return ImageSet("svhn", resolution, 10, images, torch.from_numpy(ds.labels).long())

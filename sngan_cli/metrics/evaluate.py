@@ -1,8 +1,10 @@
 """Scoring generated images: IS and FID with the record that makes them traceable (SPEC section 4).
 
 Generator outputs in [-1, 1] are quantized to uint8 exactly as the saved PNGs are (`quantize`:
-round((clamp(x, −1, 1) + 1) · 127.5), ties to even), so a score from a checkpoint and a score from
-its image folder agree. The metric keys are the public contract:
+(clamp(x, −1, 1) + 1) · 127.5 truncated, as the authors' evaluation code does, or rounded, by the
+run's `eval.quantize`), so a score from a checkpoint and a score from its image folder agree.
+Inception Score and FID may use different counts of the same generated images (the protocol's:
+IS on all of them, FID on the first `n_fid`); the record names both. The metric keys are the public contract:
 `inception_score_mean`, `inception_score_std`, `fid` (None without reference statistics), `record`.
 """
 from __future__ import annotations
@@ -80,12 +82,17 @@ def score(
     reference: Optional[ReferenceStats],
     n_samples: int,
     splits: int = 10,
+    n_fid: Optional[int] = None,
 ) -> dict[str, Any]:
-    """IS (mean, std over `splits`) and FID of `n_samples` generated uint8 images, with their record."""
+    """IS (mean, std over `splits`) of `n_samples` generated uint8 images and FID of the first `n_fid`
+    of them (all when None), with their record."""
     features, logits = compute_features(detector, generated, n_samples)
+    n_fid = n_samples if n_fid is None else min(n_fid, n_samples)
     is_mean, is_std = inception_score(softmax(logits.astype(np.float64), axis=1), splits)
     record: dict[str, Any] = {
         "n_generated": n_samples,
+        "n_generated_is": n_samples,
+        "n_generated_fid": n_fid,
         "is_splits": splits,
         "detector": detector.name,
         "detector_weights_sha256": detector.weights_sha256,
@@ -94,6 +101,6 @@ def score(
     fid = None
     if reference is not None:
         check_compatible(detector, reference)
-        fid = frechet_distance(*feature_statistics(features), reference.mu, reference.sigma)
+        fid = frechet_distance(*feature_statistics(features[:n_fid]), reference.mu, reference.sigma)
         record["reference"] = reference.record
     return {"inception_score_mean": is_mean, "inception_score_std": is_std, "fid": fid, "record": record}

@@ -1,11 +1,16 @@
-"""The standard CNN of Table 3 (Appendix B.4).
+"""The standard CNN of Table 3 (Appendix B.4), as the authors' chainer-gan-lib builds it by default
+(docs/fidelity.md; ``fidelity=text`` gives Table 3's text).
 
-G: z -> dense -> M_g x M_g x 512 -> [deconv 4x4 s2, BN, ReLU] x 3 (256, 128, 64) -> conv 3x3 -> 3, tanh
-   with M_g = resolution / 8 (4 for 32 px, 6 for 48 px). As in the reference code the dense layer is
-   followed by BN and ReLU.
-D: conv3x3 64, conv4x4 s2 64, conv3x3 128, conv4x4 s2 128, conv3x3 256, conv4x4 s2 256,
-   conv3x3 512, dense -> 1, leaky ReLU (slope 0.1) after every conv. A normalizer may insert a
-   feature normalization after each conv.
+G: z -> dense -> M_g x M_g x 512 -> BN, ReLU -> [deconv 4x4 s2, BN, ReLU] x 3 (256, 128, 64)
+   -> conv 3x3 -> 3, tanh, with M_g = resolution / 8 (4 for 32 px, 6 for 48 px). The first BN
+   normalizes each of the M_g * M_g * 512 dense units (``g_dense_bn=units``, the code) or each of
+   the 512 channels (``channels``).
+D: seven convs (3x3 s1, 4x4 s2, 3x3, 4x4 s2, 3x3, 4x4 s2, 3x3), dense -> 1, leaky ReLU
+   (``d_slope``: 0.2 in the code, 0.1 in Table 3) after every conv. Channels 64, 128, 128, 256, 256,
+   512, 512: doubled at each stride-2 conv (``d_channels=downsample``, the code), or Table 3's
+   64, 64, 128, 128, 256, 256, 512 (``table3``). A normalizer may insert a feature normalization
+   after each conv but the first (``d_first_norm=true``: after the first too).
+All weights ~ N(0, 0.02), biases 0.
 """
 from __future__ import annotations
 
@@ -17,6 +22,10 @@ from torch import nn
 from sngan_cli.models.layers import scaled
 
 NormLayer = Callable[[int], nn.Module]
+
+# (kernel, stride) of D's seven convs, and their channels under each plan of the `d_channels` key
+D_KERNELS = [(3, 1), (4, 2), (3, 1), (4, 2), (3, 1), (4, 2), (3, 1)]
+D_CHANNELS = {"downsample": (64, 128, 128, 256, 256, 512, 512), "table3": (64, 64, 128, 128, 256, 256, 512)}
 
 
 def check_resolution(resolution: int) -> int:
@@ -33,13 +42,14 @@ def _init_normal(module: nn.Module) -> None:
 
 
 class CNNGenerator(nn.Module):
-    def __init__(self, resolution: int, z_dim: int = 128, width: float = 1.0) -> None:
+    def __init__(self, resolution: int, z_dim: int = 128, width: float = 1.0, dense_bn: str = "units") -> None:
         super().__init__()
         self.bottom = check_resolution(resolution)
         self.z_dim = z_dim
         c = [scaled(n, width) for n in (512, 256, 128, 64)]
-        self.fc = nn.Linear(z_dim, self.bottom * self.bottom * c[0])
-        self.bn0 = nn.BatchNorm2d(c[0])
+        units = self.bottom * self.bottom * c[0]
+        self.fc = nn.Linear(z_dim, units)
+        self.bn0 = nn.BatchNorm1d(units) if dense_bn == "units" else nn.BatchNorm2d(c[0])
         self.ups = nn.Sequential(*[
             nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.ReLU())
             for cin, cout in zip(c[:-1], c[1:])
@@ -48,25 +58,30 @@ class CNNGenerator(nn.Module):
         _init_normal(self)
 
     def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
-        h = self.fc(z).view(z.shape[0], -1, self.bottom, self.bottom)
-        h = self.ups(torch.relu(self.bn0(h)))
-        return torch.tanh(self.out(h))
+        h = self.fc(z)
+        if isinstance(self.bn0, nn.BatchNorm1d):
+            h = self.bn0(h).view(z.shape[0], -1, self.bottom, self.bottom)
+        else:
+            h = self.bn0(h.view(z.shape[0], -1, self.bottom, self.bottom))
+        return torch.tanh(self.out(self.ups(torch.relu(h))))
 
 
 class CNNDiscriminator(nn.Module):
     def __init__(self, resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
-                 norm_layer: NormLayer = lambda c: nn.Identity()) -> None:
+                 norm_layer: NormLayer = lambda c: nn.Identity(), channels: str = "downsample",
+                 slope: float = 0.2, first_norm: bool = False) -> None:
         super().__init__()
         bottom = check_resolution(resolution)
-        c64, c128, c256 = (scaled(n, width) for n in (64, 128, 256))
-        last = last_channels or scaled(512, width)
-        spec = [(3, c64, 3, 1), (c64, c64, 4, 2), (c64, c128, 3, 1), (c128, c128, 4, 2),
-                (c128, c256, 3, 1), (c256, c256, 4, 2), (c256, last, 3, 1)]
-        self.convs = nn.Sequential(*[
-            nn.Sequential(nn.Conv2d(cin, cout, k, s, 1), norm_layer(cout), nn.LeakyReLU(0.1))
-            for cin, cout, k, s in spec
-        ])
-        self.fc = nn.Linear(last * bottom * bottom, 1)
+        widths = [scaled(n, width) for n in D_CHANNELS[channels]]
+        if last_channels:
+            widths[-1] = last_channels
+        layers, cin = [], 3
+        for i, ((k, s), cout) in enumerate(zip(D_KERNELS, widths)):
+            norm = norm_layer(cout) if (i > 0 or first_norm) else nn.Identity()
+            layers.append(nn.Sequential(nn.Conv2d(cin, cout, k, s, 1), norm, nn.LeakyReLU(slope)))
+            cin = cout
+        self.convs = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin * bottom * bottom, 1)
         _init_normal(self)
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:

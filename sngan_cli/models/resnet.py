@@ -10,6 +10,12 @@ The variant follows the resolution:
 D blocks have no BN (a normalizer may add a feature normalization after each conv); D ends with
 ReLU, global sum pooling and dense -> 1. Conditional models use conditional BN in G and a projection
 discriminator (Miyato & Koyama 2018): f(x, y) = psi(phi(x)) + embed(y)^T phi(x).
+
+Details the tables leave out follow the authors' sngan_projection (docs/fidelity.md): a D block's
+hidden width is its input's (``d_hidden``; the first block's is its output's), the residual convs
+start Glorot-uniform with gain sqrt(2) (``residual_gain``), the shortcuts, dense and embedding
+layers with gain 1, D's last dense layer has no bias (``d_fc_bias``) and pools by sum
+(``d_pool``; Gulrajani et al.'s ResNet, Table 7's, takes the mean and has the bias).
 """
 from __future__ import annotations
 
@@ -37,10 +43,13 @@ def variant(resolution: int) -> Tuple[int, List[int], List[int], int]:
     raise ValueError(f"the ResNet supports resolutions 8, 16, 32, 64, 48 and 128, got {resolution}")
 
 
-def _init_xavier(module: nn.Module) -> None:
+def _init_glorot(module: nn.Module, residual_gain: float) -> None:
+    """Glorot uniform everywhere, with ``residual_gain`` on the blocks' residual convs; biases 0."""
+    residual = {id(m) for block in module.modules() if isinstance(block, (GeneratorBlock, DiscriminatorBlock))
+                for m in (block.conv1, block.conv2)}
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(m.weight)
+            nn.init.xavier_uniform_(m.weight, gain=residual_gain if id(m) in residual else 1.0)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 
@@ -61,14 +70,17 @@ class GeneratorBlock(nn.Module):
 
 
 class DiscriminatorBlock(nn.Module):
-    """Pre-activation block; ``first`` is the optimized input block (no leading ReLU)."""
+    """Pre-activation block; ``first`` is the optimized input block (no leading ReLU). ``hidden``:
+    the width between the two convs."""
 
-    def __init__(self, cin: int, cout: int, down: bool, first: bool, norm_layer: NormLayer) -> None:
+    def __init__(self, cin: int, cout: int, down: bool, first: bool, norm_layer: NormLayer,
+                 hidden: Optional[int] = None) -> None:
         super().__init__()
         self.down, self.first = down, first
-        self.conv1 = nn.Conv2d(cin, cout, 3, 1, 1)
-        self.norm1 = norm_layer(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
+        hidden = hidden or cout
+        self.conv1 = nn.Conv2d(cin, hidden, 3, 1, 1)
+        self.norm1 = norm_layer(hidden)
+        self.conv2 = nn.Conv2d(hidden, cout, 3, 1, 1)
         self.norm2 = norm_layer(cout)
         self.shortcut = nn.Conv2d(cin, cout, 1) if (cin != cout or down) else None
 
@@ -87,7 +99,8 @@ class DiscriminatorBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
-    def __init__(self, resolution: int, z_dim: int = 128, width: float = 1.0, num_classes: int = 0) -> None:
+    def __init__(self, resolution: int, z_dim: int = 128, width: float = 1.0, num_classes: int = 0,
+                 residual_gain: float = math.sqrt(2)) -> None:
         super().__init__()
         self.bottom, channels, _, _ = variant(resolution)
         self.z_dim = z_dim
@@ -96,7 +109,7 @@ class ResNetGenerator(nn.Module):
         self.blocks = nn.ModuleList(GeneratorBlock(cin, cout, num_classes) for cin, cout in zip(c[:-1], c[1:]))
         self.bn = nn.BatchNorm2d(c[-1])
         self.out = nn.Conv2d(c[-1], 3, 3, 1, 1)
-        _init_xavier(self)
+        _init_glorot(self, residual_gain)
 
     def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         h = self.fc(z).view(z.shape[0], -1, self.bottom, self.bottom)
@@ -107,8 +120,10 @@ class ResNetGenerator(nn.Module):
 
 class ResNetDiscriminator(nn.Module):
     def __init__(self, resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
-                 num_classes: int = 0, norm_layer: NormLayer = lambda c: nn.Identity()) -> None:
+                 num_classes: int = 0, norm_layer: NormLayer = lambda c: nn.Identity(), hidden: str = "input",
+                 residual_gain: float = math.sqrt(2), pool: str = "sum", fc_bias: bool = False) -> None:
         super().__init__()
+        self.pool = pool
         _, _, down_channels, n_plain = variant(resolution)
         down = [scaled(n, width) for n in down_channels]
         plain = [scaled(1024, width) if n_plain == 1 else down[-1]] * n_plain
@@ -117,17 +132,20 @@ class ResNetDiscriminator(nn.Module):
             widths[-1] = last_channels
         blocks, cin = [], 3
         for i, cout in enumerate(widths):
-            blocks.append(DiscriminatorBlock(cin, cout, down=i < len(down), first=i == 0, norm_layer=norm_layer))
+            width_inside = cin if (hidden == "input" and i > 0) else cout
+            blocks.append(DiscriminatorBlock(cin, cout, down=i < len(down), first=i == 0, norm_layer=norm_layer,
+                                             hidden=width_inside))
             cin = cout
         self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(cin, 1)
+        self.fc = nn.Linear(cin, 1, bias=fc_bias)
         self.embed = nn.Embedding(num_classes, cin) if num_classes > 0 else None
-        _init_xavier(self)
+        _init_glorot(self, residual_gain)
         if self.embed is not None:
             nn.init.xavier_uniform_(self.embed.weight)
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
-        h = torch.relu(self.blocks(x)).sum(dim=(2, 3))
+        h = torch.relu(self.blocks(x))
+        h = h.sum(dim=(2, 3)) if self.pool == "sum" else h.mean(dim=(2, 3))
         out = self.fc(h).squeeze(1)
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(dim=1)

@@ -7,6 +7,7 @@ penalty to D's loss. Everything it does touches D only; G always uses batch norm
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 from typing import Callable, Dict, Iterator, Optional, Tuple
@@ -36,6 +37,17 @@ class Normalizer:
 
     def before_d_step(self, D: nn.Module) -> None:
         """Runs once before each D update."""
+
+    def refresh_outside(self, D: nn.Module) -> contextlib.AbstractContextManager:
+        """Around a call of D that must not change D's buffers (the penalty, compiled or inside a
+        ``torch.func`` transform): runs here, eagerly, what that call would refresh (spectral norm)."""
+        return contextlib.nullcontext()
+
+    @property
+    def refreshes_per_forward(self) -> bool:
+        """Whether every training-mode call of D changes its normalized weights (spectral norm's
+        ``power_iteration=every_forward``): then they may not be computed once and shared."""
+        return False
 
     def penalty(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                 labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:

@@ -1,5 +1,7 @@
 """Frobenius normalization with a learnable scalar scale: W = gamma * W / ||W||_F, with the
 gradient penalty (Table 7, "w/ Frobenius Norm."; the paper's run collapsed early)."""
+import torch
+
 from sngan_cli.norms import register
 from sngan_cli.norms.frobenius import FrobeniusNormalization
 from sngan_cli.norms.scaled import ScaledWithPenalty
@@ -7,4 +9,6 @@ from sngan_cli.norms.scaled import ScaledWithPenalty
 
 @register("frobenius_gamma")
 class FrobeniusNormalizationWithScale(ScaledWithPenalty, FrobeniusNormalization):
-    pass
+    @staticmethod
+    def divisor(weight):
+        return weight.norm()  # ||W||_F

@@ -16,13 +16,15 @@ import torch
 from torch import nn
 
 from sngan_cli.norms import Normalizer, register
+from sngan_cli.norms.spectral import refreshed_before
 
 
 def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      labels: Optional[torch.Tensor]) -> torch.Tensor:
     eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
     x_hat = eps * real + (1 - eps) * fake.detach()
-    grad = torch.func.grad(lambda x: D(x, labels).sum())(x_hat)
+    with refreshed_before(D):  # spectral norm's per-call power iteration, outside the transform
+        grad = torch.func.grad(lambda x: D(x, labels).sum())(x_hat)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 

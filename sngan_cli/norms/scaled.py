@@ -2,7 +2,9 @@
 
 gamma gives up the layer's Lipschitz bound, so the paper controls it with the gradient penalty
 instead (Table 7): every scaled normalizer adds ``norm.gp_lambda`` times the penalty to D's loss
-(0 turns it off). The scaled normalizers (``spectral_gamma``, ``weight_gamma``, ``frobenius_gamma``)
+(0 turns it off). gamma starts at the norm the weight is divided by (``norm.gamma_init=null``), so
+the scaled weight equals W at step 0, as the authors' SN layers with ``use_gamma`` start from
+sigma(W_init) (docs/fidelity.md); a number starts every gamma there instead. The scaled normalizers (``spectral_gamma``, ``weight_gamma``, ``frobenius_gamma``)
 each combine one normalization with this scale in their own small file.
 """
 from __future__ import annotations
@@ -11,16 +13,16 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from sngan_cli.norms import Normalizer, weight_layers
+from sngan_cli.norms import Normalizer, raw_weight, weight_layers
 from sngan_cli.norms.gp import gradient_penalty
 
 
 class LearnableScale(nn.Module):
     """Multiplies the weight by a learned scalar, or by one learned value per output row."""
 
-    def __init__(self, init: float, rows: int = 0) -> None:
+    def __init__(self, init: torch.Tensor) -> None:
         super().__init__()
-        self.gamma = nn.Parameter(torch.full((rows,) if rows else (), float(init)))
+        self.gamma = nn.Parameter(init.detach().clone().float())
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         if self.gamma.dim() == 0:
@@ -31,17 +33,23 @@ class LearnableScale(nn.Module):
 class ScaledWithPenalty(Normalizer):
     """Mixin: after the normalization's own ``apply``, scale each weight by gamma; add the penalty.
 
-    Subclasses list this class first and set ``per_row`` (vectorized gamma, as in weight
-    normalization's original form) where a scalar is not what the method means.
+    Subclasses list this class first and define ``divisor`` (per output row where a scalar is not
+    what the method means: weight normalization's original form has one gamma per row).
     """
 
-    per_row = False
+    @staticmethod
+    def divisor(weight: torch.Tensor) -> torch.Tensor:
+        """What the normalization divides ``weight`` by: a scalar, or one value per output row."""
+        raise NotImplementedError
 
     def apply(self, D: nn.Module) -> None:
+        initial = {name: self.divisor(raw_weight(module).detach().float()) for name, module in weight_layers(D)}
         super().apply(D)
-        for _, module in list(weight_layers(D)):
-            rows = module.weight.shape[0] if self.per_row else 0
-            parametrize.register_parametrization(module, "weight", LearnableScale(self.params.gamma_init, rows))
+        for name, module in list(weight_layers(D)):
+            init = initial[name]
+            if self.params.gamma_init is not None:
+                init = torch.full_like(init, self.params.gamma_init)
+            parametrize.register_parametrization(module, "weight", LearnableScale(init))
 
     def penalty(self, D, real, fake, labels):
         if self.params.gp_lambda == 0:

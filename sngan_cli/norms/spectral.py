@@ -1,10 +1,15 @@
 """Spectral normalization (Sec. 2.1, Algorithm 1): W_SN = K * W / sigma(W).
 
 sigma(W) = u^T W v with u, v from power iteration on W seen as d_out x (d_in*h*w). u and v are
-persistent buffers (saved in checkpoints) refreshed by ``n_power_iterations`` steps exactly once per
-D update, before it (Algorithm 1). The forward pass itself never changes them, so every call of D
-within an update (real, fake, gradient penalty, the G update) sees the same sigma, whatever the
-number of calls, and eval mode changes nothing.
+persistent buffers (saved in checkpoints), refreshed by ``n_power_iterations`` steps at one of two
+moments (``norm.power_iteration``, docs/fidelity.md):
+
+- ``every_forward`` (default, the authors' code): every call of D in training mode refreshes u, v
+  first, then normalizes with them, as Chainer's SN layers do. D is called on the real and the fake
+  batch separately and once more in the G update: 2 n_dis + 1 refreshes per G update (one more per
+  D update with a gradient penalty). Eval mode never refreshes.
+- ``every_update`` (Algorithm 1's text): once per D update, before it; every call of D within an
+  update (real, fake, gradient penalty, the G update) then sees the same sigma.
 
 Both halves are written for few tensor operations, since these small networks are launch-bound on a
 GPU: the normalization is one autograd Function whose backward is the closed form of Eq. (12)
@@ -12,6 +17,9 @@ GPU: the normalization is one autograd Function whose backward is the closed for
 ``torch._foreach_*`` operations instead of a norm, a clamp and a division per layer.
 """
 from __future__ import annotations
+
+import contextlib
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -66,21 +74,58 @@ def normalize_into(targets, vectors, eps: float) -> None:
 
 
 class SpectralNormWeight(nn.Module):
-    """Parametrization W -> K * W / (u^T W v)."""
+    """Parametrization W -> K * W / (u^T W v); with ``refresh_steps`` > 0, each training-mode call
+    first runs that many power-iteration steps on u, v (``power_iteration=every_forward``)."""
 
-    def __init__(self, weight: torch.Tensor, lipschitz: float = 1.0, eps: float = 1e-12) -> None:
+    def __init__(self, weight: torch.Tensor, lipschitz: float = 1.0, eps: float = 1e-12,
+                 refresh_steps: int = 0) -> None:
         super().__init__()
         rows, cols = weight.shape[0], weight[0].numel()
         self.lipschitz = lipschitz
         self.eps = eps
+        self.refresh_steps = refresh_steps
         self.register_buffer("u", F.normalize(weight.new_empty(rows).normal_(), dim=0, eps=eps))
         self.register_buffer("v", F.normalize(weight.new_empty(cols).normal_(), dim=0, eps=eps))
 
     def sigma(self, weight: torch.Tensor) -> torch.Tensor:
         return torch.dot(self.u, weight.flatten(1) @ self.v)
 
+    @torch.no_grad()
+    def power_iteration(self, weight: torch.Tensor, steps: int) -> None:
+        """``steps`` updates of u, v in place. Through ``.data``: a call that already normalized
+        with u, v keeps the values it saved for its backward (eager: clones; compiled graphs save
+        their own), so the refresh need not count as a change of them."""
+        matrix = weight.detach().flatten(1)
+        for _ in range(steps):
+            self.v.data.copy_(F.normalize(torch.mv(matrix.t(), self.u), dim=0, eps=self.eps))
+            self.u.data.copy_(F.normalize(torch.mv(matrix, self.v), dim=0, eps=self.eps))
+
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        return divide_by_sigma(weight, self.u, self.v, self.lipschitz)
+        with torch.autocast(weight.device.type, enabled=False):  # sigma in fp32, under train.amp too
+            if self.refresh_steps and self.training:
+                self.power_iteration(weight, self.refresh_steps)
+                # this call's u, v: the next call refreshes the buffers before this one's backward runs
+                return divide_by_sigma(weight, self.u.clone(), self.v.clone(), self.lipschitz)
+            return divide_by_sigma(weight, self.u, self.v, self.lipschitz)
+
+
+@contextlib.contextmanager
+def refreshed_before(D: nn.Module) -> Iterator[None]:
+    """For a call of D that may not change buffers (inside a ``torch.func`` transform: the gradient
+    penalty's): the refresh that call would run (``every_forward``) runs here, before it, and the
+    call itself then normalizes without refreshing. The same numbers, in the order of the code.
+    Nested, the inner one does nothing."""
+    layers = [(module, sn) for _, module, sn in spectral_layers(D) if sn.refresh_steps and sn.training]
+    for module, sn in layers:
+        sn.power_iteration(raw_weight(module), sn.refresh_steps)
+    saved = [sn.refresh_steps for _, sn in layers]
+    for _, sn in layers:
+        sn.refresh_steps = 0
+    try:
+        yield
+    finally:
+        for (_, sn), steps in zip(layers, saved):
+            sn.refresh_steps = steps
 
 
 def spectral_layers(D: nn.Module):
@@ -94,15 +139,25 @@ def spectral_layers(D: nn.Module):
 
 @register("spectral")
 class SpectralNormalization(Normalizer):
+    @property
+    def refreshes_per_forward(self) -> bool:
+        return self.params.power_iteration == "every_forward"
+
+    def refresh_outside(self, D: nn.Module) -> contextlib.AbstractContextManager:
+        return refreshed_before(D)
+
     def apply(self, D: nn.Module) -> None:
+        steps = self.params.n_power_iterations if self.refreshes_per_forward else 0
         for _, module in list(weight_layers(D)):
             parametrize.register_parametrization(
-                module, "weight", SpectralNormWeight(module.weight, self.params.lipschitz))
+                module, "weight", SpectralNormWeight(module.weight, self.params.lipschitz, refresh_steps=steps))
 
     @torch.no_grad()
     def before_d_step(self, D: nn.Module) -> None:
-        """``n_power_iterations`` steps of v <- W^T u / ||W^T u||, u <- W v / ||W v|| for every layer
-        at once."""
+        """``power_iteration=every_update``: ``n_power_iterations`` steps of v <- W^T u / ||W^T u||,
+        u <- W v / ||W v|| for every layer at once."""
+        if self.refreshes_per_forward:
+            return
         layers = [(raw_weight(module).flatten(1), sn) for _, module, sn in spectral_layers(D)]
         if not layers:
             return

@@ -1,5 +1,7 @@
 """Spectral normalization with a learnable scalar scale (Appendix E, Eq. 32): W = gamma * W_SN,
 with the gradient penalty (Table 7, "w/ Spectral Norm.")."""
+import torch
+
 from sngan_cli.norms import register
 from sngan_cli.norms.scaled import ScaledWithPenalty
 from sngan_cli.norms.spectral import SpectralNormalization
@@ -7,4 +9,6 @@ from sngan_cli.norms.spectral import SpectralNormalization
 
 @register("spectral_gamma")
 class SpectralNormalizationWithScale(ScaledWithPenalty, SpectralNormalization):
-    pass
+    @staticmethod
+    def divisor(weight):
+        return torch.linalg.matrix_norm(weight.flatten(1), ord=2)  # sigma(W), exactly (an SVD)

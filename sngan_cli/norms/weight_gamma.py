@@ -1,5 +1,7 @@
 """Weight normalization in its original form (Salimans & Kingma 2016): W = diag(gamma) W_WN, one
 learned gamma per output row, with the gradient penalty (Table 7, "w/ Weight Norm.")."""
+import torch
+
 from sngan_cli.norms import register
 from sngan_cli.norms.scaled import ScaledWithPenalty
 from sngan_cli.norms.weight import WeightNormalization
@@ -7,4 +9,6 @@ from sngan_cli.norms.weight import WeightNormalization
 
 @register("weight_gamma")
 class WeightNormalizationWithScale(ScaledWithPenalty, WeightNormalization):
-    per_row = True
+    @staticmethod
+    def divisor(weight):
+        return weight.flatten(1).norm(dim=1)  # ||w_i|| of each row

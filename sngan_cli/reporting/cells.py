@@ -2,6 +2,9 @@
 (over ``metrics.jsonl`` and ``eval.json``: highest IS, lowest FID, with its step), mean and sample
 standard deviation over seeds, and the run directories it came from.
 
+An Inception Score carries its own ± as Table 2 does: the standard deviation over the 10 splits of
+one run's images (averaged over the seeds of a cell); the spread over seeds is shown beside it.
+
 A cell counts each seed once: when two runs of a cell share a seed (the same configuration reached
 by two presets, e.g. Figure 11's n_dis=5 and setting D itself), the one with an evaluation at the
 latest step is used and the other is listed as a duplicate.
@@ -30,6 +33,10 @@ class Score:
     value: float
     step: Optional[int]
     run: str  # the run directory, relative to the report root
+    split_std: Optional[float] = None  # IS: std over the splits of this run's images
+
+
+SPLIT_STD = {IS: "inception_score_std"}  # the metrics that carry a within-run std, and its key
 
 
 def _number(value) -> Optional[float]:
@@ -40,12 +47,17 @@ def _number(value) -> Optional[float]:
 
 def final_score(run: Run, metric: str) -> Optional[Score]:
     value = _number(run.eval.get(metric)) if run.eval else None
-    return None if value is None else Score(value, run.eval.get("step"), run.rel)
+    return None if value is None else Score(value, run.eval.get("step"), run.rel, _split_std(run.eval, metric))
+
+
+def _split_std(entry: Dict, metric: str) -> Optional[float]:
+    return _number(entry.get(SPLIT_STD[metric])) if metric in SPLIT_STD else None
 
 
 def best_score(run: Run, metric: str) -> Optional[Score]:
     entries = run.metrics + ([run.eval] if run.eval else [])
-    scores = [Score(v, e.get("step"), run.rel) for e in entries if (v := _number(e.get(metric))) is not None]
+    scores = [Score(v, e.get("step"), run.rel, _split_std(e, metric))
+              for e in entries if (v := _number(e.get(metric))) is not None]
     if not scores:
         return None
     pick = max if HIGHER_IS_BETTER[metric] else min
@@ -71,13 +83,25 @@ class Cell:
         return statistics.stdev(self.values) if len(self.scores) >= 2 else None
 
     @property
+    def split_std(self) -> Optional[float]:
+        """Mean over seeds of each run's std over its IS splits (Table 2's ±); None if one lacks it."""
+        stds = [s.split_std for s in self.scores]
+        return statistics.fmean(stds) if stds and None not in stds else None
+
+    @property
     def sources(self) -> List[str]:
         return [s.run for s in self.scores]
 
     def text(self, metric: str, with_steps: bool = False) -> str:
         if not self.scores:
             return MISSING
-        out = format_mean_std(self.mean, self.std, DIGITS[metric])
+        digits = DIGITS[metric]
+        if self.split_std is not None:  # ± over splits, as the paper's; the spread over seeds beside it
+            out = format_mean_std(self.mean, self.split_std, digits)
+            if self.std is not None:
+                out += f" (seeds ± {self.std:.{digits}f})"
+        else:
+            out = format_mean_std(self.mean, self.std, digits)
         if with_steps:
             out += " @ " + "/".join(str(s.step) if s.step is not None else "?" for s in self.scores)
         return out

@@ -10,7 +10,8 @@ from typing import Dict, Iterable, List, Tuple
 
 from sngan_cli.reporting.runs import Run
 
-RECORD_KEYS = ("protocol", "detector", "weights_sha256", "n_generated", "n_real", "splits", "reference", "code_version")
+RECORD_KEYS = ("protocol", "detector", "weights_sha256", "n_generated", "n_generated_fid", "n_real", "splits",
+               "reference", "code_version")
 
 
 def _key(record: Dict) -> Tuple:
@@ -19,8 +20,10 @@ def _key(record: Dict) -> Tuple:
 
 def describe(record: Dict) -> str:
     sha = str(record.get("weights_sha256") or "?")[:8]
-    return (f"protocol={record.get('protocol', '?')}: {record.get('n_generated', '?')} generated images "
-            f"(IS in {record.get('splits', '?')} splits), FID against {record.get('n_real', '?')} real images of "
+    n_fid = record.get("n_generated_fid") or record.get("n_generated", "?")
+    return (f"protocol={record.get('protocol', '?')}: IS on {record.get('n_generated', '?')} generated images "
+            f"in {record.get('splits', '?')} splits, FID of {n_fid} of them against {record.get('n_real', '?')} "
+            f"real images of "
             f"{record.get('reference', '?')}; detector {record.get('detector', '?')} (weights sha256 {sha}...), "
             f"code {record.get('code_version', '?')}")
 

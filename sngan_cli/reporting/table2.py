@@ -14,7 +14,9 @@ from sngan_cli.reporting.tables import Sources, Table, build_table
 
 Assignments = List[Tuple[Row, List[Run]]]
 
-LEGEND = ("Ours: mean ± sample std over seeds (n-1; no ± with one seed). final = eval.json at the end of "
+LEGEND = ("Ours: IS as the paper gives it, mean ± std over the 10 splits of a run's images (averaged over seeds), "
+          "then (seeds ± s): the sample std over seeds (n-1) when there are several; FID: mean ± sample std over "
+          "seeds (no ± with one seed). final = eval.json at the end of "
           "training; best = highest IS / lowest FID over the periodic evaluations (metrics.jsonl) and eval.json, "
           "@ the step of each seed's best. setting = the one with the highest mean final IS among those run. "
           "seeds = seeds evaluated / runs at that setting. — = no run or no evaluation (listed below); "

@@ -31,6 +31,7 @@ from sngan_cli.data.batches import BatchStream
 from sngan_cli.images import grid, save_png, to_uint8
 from sngan_cli.losses import get_loss
 from sngan_cli.models import build_pair
+from sngan_cli.models.latent import draw_z
 from sngan_cli.norms import build_normalizer, raw_weight, weight_layers
 from sngan_cli.training import speed
 from sngan_cli.training.checkpoint import config_differences, find_resumable, rng_state, save_checkpoint, set_rng_state
@@ -85,7 +86,7 @@ class GAN:
         self.cfg, self.device, self.dist = cfg, device, dist
         # what the step reads every update, as plain dataclasses: a DictConfig lookup costs ~20 us
         self.train_opts, self.setting = OmegaConf.to_object(cfg.train), OmegaConf.to_object(cfg.setting)
-        self.z_dim = cfg.arch.z_dim
+        self.z_dim, self.z_distribution = cfg.arch.z_dim, cfg.arch.z_distribution
         self.num_classes = num_classes if cfg.arch.conditional else 0
         # plain attributes, not a DictConfig: torch.compile traces the normalizer's hooks without breaks
         self.normalizer = build_normalizer(SimpleNamespace(**OmegaConf.to_container(cfg.norm, resolve=True)))
@@ -103,7 +104,7 @@ class GAN:
         fused = cfg.train.fused_adam or None  # None: PyTorch's default implementation for the device
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.setting.lr, betas=betas, fused=fused)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.setting.lr, betas=betas, fused=fused)
-        self.g_batch_size = cfg.train.g_batch_size or 2 * cfg.train.batch_size
+        self.g_batch_size = cfg.train.g_batch_size or cfg.arch.g_batch_size
         # what runs each update: these functions themselves, or their compiled versions (each one
         # graph: D's normalized weights, D and the loss together); state dicts and sampling always
         # use the eager modules
@@ -120,8 +121,11 @@ class GAN:
         penalty = self.normalizer.has_penalty
         self.penalty = speed.compiled(self.normalizer.penalty, cfg.train.compile and penalty, graphs and penalty)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
-        self.d_one_call = one_d_call(self.D, device)
-        self.d_normalized = speed.parametrized_layers(self.D)
+        # a normalizer that refreshes D's weights at every call (spectral norm's every_forward) needs
+        # the calls as they are: one per batch, each computing its own normalized weights
+        per_call = self.normalizer.refreshes_per_forward
+        self.d_one_call = one_d_call(self.D, device) and not per_call
+        self.d_normalized = [] if per_call else speed.parametrized_layers(self.D)
 
     def autocast(self):
         return speed.autocast(self.train_opts.amp, self.device)
@@ -131,8 +135,13 @@ class GAN:
         penalty (speed.weights_once). Compiled steps leave it to ``d_loss``, inside the graph."""
         return contextlib.nullcontext() if self.compiled else speed.weights_once(self.d_normalized)
 
+    def weights_shared(self):
+        """``speed.weights_once`` of D's normalized weights, unless the normalizer refreshes them at
+        every call (then each call computes its own)."""
+        return speed.weights_once(self.d_normalized) if self.d_normalized else contextlib.nullcontext()
+
     def latent(self, n: int):
-        z = torch.randn(n, self.z_dim, device=self.device)
+        z = draw_z(n, self.z_dim, self.z_distribution, self.device)
         y = torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
         return z, y
 
@@ -158,7 +167,10 @@ class GAN:
         self.before_d_step(self.D)
         with self.weights_once():
             loss = self.d_loss_fn(real, real_y, fake, fake_y)
-            penalty = self.penalty(self.D, real, fake, real_y)  # fp32
+            penalty = None
+            if self.normalizer.has_penalty:
+                with self.normalizer.refresh_outside(self.D):  # eager, before a compiled penalty
+                    penalty = self.penalty(self.D, real, fake, real_y)  # fp32
         total = loss if penalty is None else loss + penalty
         self.opt_D.zero_grad(set_to_none=True)
         total.backward()
@@ -175,7 +187,7 @@ class GAN:
         """D's loss (fp32) on a real and a fake batch; ``d_loss_fn`` runs it, compiled or not. D's
         normalized weights are computed first, in fp32, before autocast (eager: already done by
         ``weights_once`` for the whole update, and reused)."""
-        with speed.weights_once(self.d_normalized):
+        with self.weights_shared():
             with self.autocast():
                 real_logits, fake_logits = self.d_logits(real, real_y, fake, fake_y)
         return self.loss.d(real_logits.float(), fake_logits.float())
@@ -204,7 +216,7 @@ class GAN:
     def g_loss(self, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
         """G's loss (fp32) on D's logits of G(z); ``g_loss_fn`` runs it, compiled or not. D's
         normalized weights are computed once, in fp32, before autocast."""
-        with speed.weights_once(self.d_normalized):
+        with self.weights_shared():
             with self.autocast():
                 logits = self.D(self.G(z, y), y)
         return self.loss.g(logits.float())
@@ -223,9 +235,13 @@ class GAN:
         """sigma/<layer>: power-iteration estimate of the raw weight's spectral norm (where kept);
         sigma_exact/<layer>: exact spectral norm of the effective weight D uses (Figure 9)."""
         out = {f"sigma/{k}": float(v) for k, v in self.normalizer.sigma_estimates(self.D).items()}
-        for name, module in weight_layers(self.D):
-            w = module.weight.flatten(1).float()
-            out[f"sigma_exact/{name}"] = float(torch.linalg.matrix_norm(w, ord=2))
+        self.D.eval()  # reading the effective weights must not refresh spectral norm's u (every_forward)
+        try:
+            for name, module in weight_layers(self.D):
+                w = module.weight.flatten(1).float()
+                out[f"sigma_exact/{name}"] = float(torch.linalg.matrix_norm(w, ord=2))
+        finally:
+            self.D.train()
         return out
 
     def sync_buffers(self) -> None:
@@ -247,7 +263,7 @@ class GAN:
 def fixed_latent(gan: GAN, n: int, seed: int):
     """The z (and labels) of the sample grids: the same for the whole run and across resumes."""
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, gan.z_dim, generator=g).to(gan.device)
+    z = draw_z(n, gan.z_dim, gan.z_distribution, gan.device, generator=g)
     y = (torch.arange(n) % gan.num_classes).to(gan.device) if gan.num_classes else None
     return z, y
 
@@ -331,11 +347,12 @@ def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]]
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     seed_everything(cfg.seed + RANK_SEED_STRIDE * dist.rank)
     data = load_dataset(cfg.dataset.name, cfg.dataset.root, cfg.dataset.resolution, cfg.dataset.download,
-                        recursive=cfg.dataset.recursive)
+                        recursive=cfg.dataset.recursive, split=cfg.dataset.split, antialias=cfg.dataset.antialias)
     if cfg.arch.conditional and data.num_classes == 0:
         raise SnganError(f"arch.conditional=true needs labels, and dataset={cfg.dataset.name} has none")
     gan = GAN(cfg, data.num_classes, device, dist)
-    batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device, rank=dist.rank, world_size=dist.world_size)
+    batches = BatchStream(data, cfg.train.batch_size, cfg.seed, device, rank=dist.rank, world_size=dist.world_size,
+                          scaling=cfg.arch.data_scaling)
     start = 0
     if resumed is not None:
         gan.load_state_dict(resumed)
@@ -432,7 +449,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
             if step % train.sample_every == 0 or last:
                 gan.sync_buffers()  # G's BN running statistics, averaged over the ranks
                 if monitor is not None:
-                    image = grid(to_uint8(gan.sample(grid_z, grid_y)), nrow=int(np.ceil(np.sqrt(len(grid_z)))))
+                    image = grid(to_uint8(gan.sample(grid_z, grid_y), cfg.eval.quantize), nrow=int(np.ceil(np.sqrt(len(grid_z)))))
                     save_png(image, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
                     monitor.image(step, "samples", image)
             if train.eval_every and (step % train.eval_every == 0 or last):

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from sngan_cli.evaluation import dataset_reference, detector_name, make_detector, score_batches, write_json
 from sngan_cli.images import to_uint8
 from sngan_cli.metrics import get_protocol
+from sngan_cli.models.latent import draw_z
 
 
 class PeriodicEvaluator:
@@ -37,11 +38,11 @@ class PeriodicEvaluator:
     def _images(self, gan, z: torch.Tensor, y: Optional[torch.Tensor]):
         for start in range(0, self.n, self.cfg.batch_size):
             end = start + self.cfg.batch_size
-            yield to_uint8(gan.sample(z[start:end], None if y is None else y[start:end]))
+            yield to_uint8(gan.sample(z[start:end], None if y is None else y[start:end]), self.cfg.quantize)
 
     def __call__(self, gan, step: int) -> Dict[str, float]:
         g = torch.Generator().manual_seed(self.cfg.seed)
-        z = torch.randn(self.n, gan.z_dim, generator=g).to(gan.device)
+        z = draw_z(self.n, gan.z_dim, gan.z_distribution, gan.device, generator=g)
         y = torch.randint(gan.num_classes, (self.n,), generator=g).to(gan.device) if gan.num_classes else None
         result = {"step": step, **score_batches(self.detector, lambda: self._images(gan, z, y), self.reference,
                                                 self.protocol, self.n)}

@@ -64,8 +64,8 @@ def weights_once(layers: Sequence[nn.Module]) -> Iterator[None]:
     real and fake calls, the gradient penalty's, and the backward pass. The values are those each
     call would compute; only the repeated normalization kernels go (fewer launches per update on a
     GPU), and a later autocast only casts the finished weight. Inside an enclosing ``weights_once``
-    it does nothing: the weights are computed already."""
-    if parametrize._cache_enabled:
+    it does nothing: the weights are computed already; so it does with no layers."""
+    if parametrize._cache_enabled or not layers:
         yield
         return
     with parametrize.cached():

@@ -86,3 +86,20 @@ def test_digits_rendering_recipe():
     assert rendered.dtype == torch.uint8 and rendered.shape == (1, 3, 32, 32)
     assert torch.equal(rendered[:, 0], rendered[:, 1]) and torch.equal(rendered[:, 0], rendered[:, 2])
     assert rendered.max() > 0 and rendered[0, 0, 0, 0] == 0
+
+
+def test_data_scaling_of_each_reference_code():
+    from sngan_cli.data.transforms import to_unit_range
+
+    levels = torch.arange(256, dtype=torch.uint8).repeat(200)
+    exact = to_unit_range(levels.clone(), "exact")
+    assert exact.min() == -1 and exact.max() == 1 and float(exact[128]) == pytest.approx(128 / 127.5 - 1, abs=1e-6)
+    noisy = to_unit_range(levels.clone(), "dequantize")  # x / 128 - 1 + U[0, 1/128)
+    offset = noisy - (levels.float() / 128 - 1)
+    assert offset.min() >= 0 and offset.max() < 1 / 128 and offset.mean() == pytest.approx(1 / 256, rel=0.05)
+    assert noisy.min() >= -1 and noisy.max() < 1
+
+
+def test_a_split_the_dataset_lacks_is_refused_naming_it(tmp_path):
+    with pytest.raises(SnganError, match="dataset.split=valid is not a split of stl10"):
+        load_dataset("stl10", str(tmp_path), 48, download=False, split="valid")

@@ -29,14 +29,18 @@ def digit_images() -> torch.Tensor:
 
 def test_quantize_maps_minus_one_one_to_uint8_like_the_pngs() -> None:
     x = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
-    # (x + 1) * 127.5 = 0, 0, 63.75, 127.5, 191.25, 255, 255, rounded half to even
-    assert quantize(x).tolist() == [0, 0, 64, 128, 191, 255, 255]
+    # (x + 1) * 127.5 = 0, 0, 63.75, 127.5, 191.25, 255, 255: truncated (the authors' astype(uint8)),
+    # or rounded half to even with eval.quantize=round
+    assert quantize(x).tolist() == [0, 0, 63, 127, 191, 255, 255]
+    assert quantize(x, "round").tolist() == [0, 0, 64, 128, 191, 255, 255]
     assert quantize(x).dtype == torch.uint8
 
 
-def test_quantize_is_the_inverse_of_the_dataset_scaling() -> None:
+def test_rounding_is_the_inverse_of_the_dataset_scaling_and_truncation_at_most_one_level_below() -> None:
     levels = torch.arange(256, dtype=torch.uint8)
-    assert torch.equal(quantize(levels.float() / 127.5 - 1), levels)
+    assert torch.equal(quantize(levels.float() / 127.5 - 1, "round"), levels)
+    below = levels.int() - quantize(levels.float() / 127.5 - 1).int()
+    assert below.min() == 0 and below.max() <= 1
 
 
 def test_compute_features_takes_the_first_n_samples_across_batches(
@@ -77,6 +81,8 @@ def test_score_returns_the_contract_keys_and_the_record(digits_detector: Detecto
     assert abs(result["fid"]) < 1e-6 * np.trace(sigma)  # the same images as the reference
     assert result["record"] == {
         "n_generated": 300,
+        "n_generated_is": 300,
+        "n_generated_fid": 300,
         "is_splits": 5,
         "detector": "digits-classifier",
         "detector_weights_sha256": digits_detector.weights_sha256,
@@ -86,6 +92,19 @@ def test_score_returns_the_contract_keys_and_the_record(digits_detector: Detecto
 
     shifted = score(digits_detector, [digit_images[-300:].flip(-1)], reference, n_samples=300, splits=5)
     assert shifted["fid"] > 1.0
+
+
+def test_fid_takes_the_first_n_fid_of_the_images_the_score_uses(digits_detector: Detector,
+                                                                  digit_images: torch.Tensor) -> None:
+    """The paper protocol's FID uses 5,000 of the 50,000 images the IS is computed on."""
+    record = reference_record(dataset="digits", split="holdout", resolution=32, n_samples=150, detector=digits_detector)
+    reference = ReferenceStats(*reference_statistics(digits_detector, [digit_images], n_samples=150), record)
+    mixed = torch.cat([digit_images[:150], digit_images[150:300].flip(-1)])
+    both = score(digits_detector, [mixed], reference, n_samples=300, splits=3, n_fid=150)
+    assert abs(both["fid"]) < 1e-6 * np.trace(reference.sigma)  # the first 150: the reference's own images
+    assert score(digits_detector, [mixed], reference, n_samples=300, splits=3)["fid"] > 1.0
+    assert (both["record"]["n_generated_is"], both["record"]["n_generated_fid"]) == (300, 150)
+    assert both["inception_score_mean"] == score(digits_detector, [mixed], None, 300, 3)["inception_score_mean"]
 
 
 def test_score_without_reference_has_no_fid(digits_detector: Detector, digit_images: torch.Tensor) -> None:
@@ -115,8 +134,12 @@ def test_score_refuses_statistics_of_another_dimension(digits_detector: Detector
 
 def test_protocol_presets_follow_the_paper_and_the_common_practice() -> None:
     paper, standard = get_protocol("paper"), get_protocol("standard")
-    assert (paper.n_generated, paper.is_splits, paper.n_reference) == (5_000, 10, 10_000)
-    assert (standard.n_generated, standard.n_reference) == (50_000, None)
+    # IS: 10 splits of 5,000 (the authors' evaluation code, n = 5000 * splits); FID: the first 5,000
+    # generated against 10,000 real (Appendix B.1)
+    assert (paper.n_generated, paper.is_splits, paper.is_split_size) == (50_000, 10, 5_000)
+    assert (paper.n_generated_fid, paper.n_reference) == (5_000, 10_000)
+    assert (standard.n_generated, standard.is_split_size, standard.n_generated_fid, standard.n_reference) == (
+        50_000, 5_000, 50_000, None)
     assert paper.as_record()["name"] == "paper"
     assert set(PROTOCOLS) == {"paper", "standard"}
     with pytest.raises(SnganError, match="paper, standard"):

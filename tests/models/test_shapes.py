@@ -35,7 +35,11 @@ def test_conditional_resnet_uses_labels():
 
 
 def test_paper_channel_counts():
-    D = build_discriminator("cnn", 32)
+    D = build_discriminator("cnn", 32)  # the authors' code: doubled at each 4x4 stride-2 conv
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [64, 128, 128, 256, 256, 512, 512]
+    assert [c.kernel_size[0] for c in convs] == [3, 4, 3, 4, 3, 4, 3]
+    D = build_discriminator("cnn", 32, channels="table3")
     convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [64, 64, 128, 128, 256, 256, 512]
     assert D.fc.in_features == 512 * 4 * 4
@@ -49,7 +53,7 @@ def test_paper_channel_counts():
 def test_width_multipliers_and_last_layer_channels():
     D = build_discriminator("cnn", 32, width=1.5, last_channels=40)
     convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert [c.out_channels for c in convs] == [96, 96, 192, 192, 384, 384, 40]
+    assert [c.out_channels for c in convs] == [96, 192, 192, 384, 384, 768, 40]
     D = build_discriminator("resnet", 48, width=0.5, last_channels=24)
     assert D.fc.in_features == 24
     G = build_generator("resnet", 32, width=2.0)

@@ -1,3 +1,5 @@
+import copy
+
 """Every normalizer other than SN against its formula (SPEC section 1)."""
 import pytest
 import torch
@@ -68,15 +70,18 @@ def test_gradient_penalty_on_a_known_function():
     assert float(gp.penalty(Linear2x(), real, fake, None)) == pytest.approx(10 * expected)
 
 
-@pytest.mark.parametrize("norm", ["none", "spectral"])
-def test_gradient_penalty_and_its_gradients_are_those_of_autograd_with_create_graph(norm):
+@pytest.mark.parametrize("norm,refresh", [("none", "every_update"), ("spectral", "every_update"),
+                                          ("spectral", "every_forward")])
+def test_gradient_penalty_and_its_gradients_are_those_of_autograd_with_create_graph(norm, refresh):
     """torch.func.grad (which compiles) in place of autograd.grad(create_graph=True): the same penalty
-    and the same gradients for D's weights, through a spectrally normalized D too."""
-    D = build_discriminator("cnn", 16, width=0.125, num_classes=10)
-    build_normalizer(NormConfig(name=norm)).apply(D)
+    and the same gradients for D's weights, through a spectrally normalized D too (with the power
+    iteration of every call: run before the transform, the same u as a plain call's)."""
+    D0 = build_discriminator("cnn", 16, width=0.125, num_classes=10)
+    build_normalizer(NormConfig(name=norm, power_iteration=refresh)).apply(D0)
     real, fake, labels = torch.rand(6, 3, 16, 16), torch.rand(6, 3, 16, 16), torch.randint(10, (6,))
     results = []
     for take_gradient in ("func", "autograd"):
+        D = copy.deepcopy(D0)  # the same weights and u, v for both
         D.zero_grad(set_to_none=True)
         torch.manual_seed(1)  # the same interpolation weights
         if take_gradient == "func":
@@ -87,8 +92,9 @@ def test_gradient_penalty_and_its_gradients_are_those_of_autograd_with_create_gr
             (grad,) = torch.autograd.grad(D(x_hat, labels).sum(), x_hat, create_graph=True)
             penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
         penalty.backward()
-        results.append((penalty.detach(), [p.grad for p in D.parameters()]))
-    (func, func_grads), (autograd, autograd_grads) = results
+        results.append((penalty.detach(), [p.grad for p in D.parameters()], [b.clone() for b in D.buffers()]))
+    (func, func_grads, func_buffers), (autograd, autograd_grads, autograd_buffers) = results
+    assert all(torch.equal(a, b) for a, b in zip(func_buffers, autograd_buffers))
     assert torch.allclose(func, autograd, rtol=1e-6) and float(func) > 0
     # (the last layer's bias does not change D's input gradient: no gradient, either way)
     assert [g is None for g in func_grads] == [g is None for g in autograd_grads]
@@ -131,7 +137,9 @@ def test_feature_norms_have_no_gamma(name, kind):
     norm = build_normalizer(NormConfig(name=name))
     D = build_discriminator("cnn", 16, width=0.125, norm_layer=norm.feature_norm)
     inner = [m for m in D.modules() if isinstance(m, kind)]
-    assert len(inner) == 7  # one after each conv of Table 3's D
+    assert len(inner) == 6  # after each conv but the first, as the authors' code (arch.d_first_norm=false)
+    text = build_discriminator("cnn", 16, width=0.125, norm_layer=norm.feature_norm, first_norm=True)
+    assert len([m for m in text.modules() if isinstance(m, kind)]) == 7  # "after each layer"
     assert all(m.weight is None for m in inner)  # no learnable scale
     assert not any(n.endswith("weight") and "norm" in n for n, _ in D.named_parameters())
 
@@ -181,3 +189,24 @@ def test_scaled_weight_gamma_receives_gradients():
     D(torch.randn(2, 4)).sum().backward()
     (gamma,) = [p for n, p in D.named_parameters() if n.endswith("gamma")]
     assert gamma.grad is not None and gamma.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["spectral_gamma", "weight_gamma", "frobenius_gamma"])
+def test_learnable_scale_starts_where_the_scaled_weight_is_w(name):
+    """gamma_init=null (default): gamma = sigma(W) (SN, as the authors' use_gamma layers), ||w_i||
+    (WN) or ||W||_F, so W-tilde = W at step 0 (up to the power-iteration estimate of sigma); a
+    number gives every gamma that value instead."""
+    torch.manual_seed(0)
+    D = build_discriminator("cnn", 16, width=0.125)
+    raw = {n: m.weight.detach().clone() for n, m in D.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    norm = build_normalizer(NormConfig(name=name, power_iteration="every_update"))
+    norm.apply(D)
+    for _ in range(300):  # sigma's estimate converges to the exact value
+        norm.before_d_step(D)
+    D.eval()
+    for n, m in D.named_modules():
+        if n in raw:
+            assert torch.allclose(m.weight, raw[n], rtol=1e-3, atol=1e-6), n
+    fixed = build_discriminator("cnn", 16, width=0.125)
+    build_normalizer(NormConfig(name=name, gamma_init=1.0)).apply(fixed)
+    assert all(float(p.detach().abs().max()) == 1.0 for n, p in fixed.named_parameters() if n.endswith("gamma"))

@@ -25,7 +25,7 @@ def test_normalized_weight_has_spectral_norm_K_after_warmup(make_layer, K):
     torch.manual_seed(0)
     layer = make_layer()
     D = nn.Sequential(layer)
-    sn = build_normalizer(NormConfig(name="spectral", lipschitz=K))
+    sn = build_normalizer(NormConfig(name="spectral", lipschitz=K, power_iteration="every_update"))
     sn.apply(D)
     # one power iteration per update: the error shrinks as (sigma_2 / sigma_1) ** (2 * steps)
     for _ in range(200):
@@ -33,10 +33,10 @@ def test_normalized_weight_has_spectral_norm_K_after_warmup(make_layer, K):
     assert abs(exact_sigma(layer) - K) < 1e-3 * K
 
 
-def test_one_power_iteration_per_d_update_and_none_in_forward():
+def test_every_update_one_power_iteration_per_d_update_and_none_in_forward():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(6, 4))
-    sn = build_normalizer(NormConfig(name="spectral", n_power_iterations=1))
+    sn = build_normalizer(NormConfig(name="spectral", n_power_iterations=1, power_iteration="every_update"))
     sn.apply(D)
     (_, _, p), = spectral_layers(D)
     u0 = p.u.clone()
@@ -68,7 +68,7 @@ def test_u_persists_across_steps_and_is_saved():
 def test_estimate_tracks_exact_sigma_of_raw_weight():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(20, 10))
-    sn = build_normalizer(NormConfig(name="spectral"))
+    sn = build_normalizer(NormConfig(name="spectral", power_iteration="every_update"))
     sn.apply(D)
     for _ in range(30):
         sn.before_d_step(D)
@@ -80,7 +80,7 @@ def test_estimate_tracks_exact_sigma_of_raw_weight():
 def test_spectral_gamma_scales_by_learnable_gamma():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(9, 4))
-    norm = build_normalizer(NormConfig(name="spectral_gamma", gamma_init=3.0))
+    norm = build_normalizer(NormConfig(name="spectral_gamma", gamma_init=3.0, power_iteration="every_update"))
     norm.apply(D)
     for _ in range(50):
         norm.before_d_step(D)
@@ -113,7 +113,7 @@ def test_closed_form_backward_matches_autograd(shape, K):
 def test_batched_power_iteration_equals_the_per_layer_formula():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(6, 4), nn.Conv2d(3, 5, 3), nn.Linear(9, 2))
-    sn = build_normalizer(NormConfig(name="spectral", n_power_iterations=2))
+    sn = build_normalizer(NormConfig(name="spectral", n_power_iterations=2, power_iteration="every_update"))
     sn.apply(D)
     expected = {}
     for name, module, p in spectral_layers(D):
@@ -125,3 +125,53 @@ def test_batched_power_iteration_equals_the_per_layer_formula():
     sn.before_d_step(D)
     for name, _, p in spectral_layers(D):
         assert torch.allclose(p.u, expected[name][0], atol=1e-6) and torch.allclose(p.v, expected[name][1], atol=1e-6)
+
+
+def test_every_forward_refreshes_u_at_each_training_call_then_normalizes_with_it():
+    """The default (the authors' code): each training-mode call runs one power-iteration step and
+    divides by the new u^T W v; eval mode neither refreshes nor changes sigma."""
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(6, 4))
+    sn = build_normalizer(NormConfig(name="spectral"))
+    sn.apply(D)
+    (_, module, p), = spectral_layers(D)
+    raw = module.parametrizations.weight.original.detach()
+    x = torch.randn(3, 6)
+    for _ in range(3):
+        u_before = p.u.clone()
+        v = torch.nn.functional.normalize(raw.t() @ u_before, dim=0, eps=1e-12)
+        u = torch.nn.functional.normalize(raw @ v, dim=0, eps=1e-12)
+        out = D(x)
+        assert torch.allclose(p.u, u, atol=1e-6) and torch.allclose(p.v, v, atol=1e-6)
+        expected = x @ (raw / torch.dot(u, raw @ v)).t() + module.bias
+        assert torch.allclose(out, expected, atol=1e-5)
+    sn.before_d_step(D)  # nothing more per update
+    D.eval()
+    u_trained = p.u.clone()
+    D(x)
+    assert torch.equal(p.u, u_trained)
+
+
+def test_every_forward_backward_uses_each_calls_own_u():
+    """Two calls before one backward (D on the real, then the fake batch): each call's gradient is
+    taken with the u, v it normalized with, although the second call moved the buffers."""
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(6, 4))
+    build_normalizer(NormConfig(name="spectral")).apply(D)
+    (_, module, p), = spectral_layers(D)
+    a, b = torch.randn(3, 6), torch.randn(3, 6)
+    u0, v0 = p.u.clone(), p.v.clone()
+    (D(a).sum() + D(b).sum()).backward()
+    grad = module.parametrizations.weight.original.grad.clone()
+
+    from sngan_cli.norms.spectral import divide_by_sigma
+
+    raw = module.parametrizations.weight.original.detach().clone().requires_grad_(True)
+    v1 = torch.nn.functional.normalize(raw.detach().t() @ u0, dim=0, eps=1e-12)
+    u1 = torch.nn.functional.normalize(raw.detach() @ v1, dim=0, eps=1e-12)
+    v2 = torch.nn.functional.normalize(raw.detach().t() @ u1, dim=0, eps=1e-12)
+    u2 = torch.nn.functional.normalize(raw.detach() @ v2, dim=0, eps=1e-12)
+    loss = (a @ divide_by_sigma(raw, u1, v1).t()).sum() + (b @ divide_by_sigma(raw, u2, v2).t()).sum()
+    loss.backward()
+    assert torch.allclose(grad, raw.grad, atol=1e-6)
+    assert not torch.equal(u1, u0)

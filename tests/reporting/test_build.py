@@ -62,9 +62,9 @@ def test_mean_std_over_seeds_at_the_best_setting(report):
     sn = row(report, "cifar10", "SN-GANs")
     assert sn["setting"] == "C (best of 2)"  # C: mean IS 7.2 > D: 6.1
     assert sn["seeds"] == "3/3"  # the unevaluated duplicate of seed 0 is not counted
-    assert sn["IS final"] == "7.20 ± 0.20"
+    assert sn["IS final"] == "7.20 ± 0.10 (seeds ± 0.20)"  # ± over splits, as Table 2; the seeds beside
     assert sn["FID final"] == "28.0 ± 2.0"
-    assert sn["IS best"] == "7.40 ± 0.20 @ 50/100/100"  # seed 0's best is its periodic 7.6 at step 50
+    assert sn["IS best"] == "7.40 ± 0.10 (seeds ± 0.20) @ 50/100/100"  # seed 0's best is its periodic 7.6 at step 50
     assert sn["FID best"] == "26.3 ± 1.5 @ 50/100/100"
 
 
@@ -75,7 +75,7 @@ def test_paper_columns_come_from_table2(report):
     assert row(report, "stl10", "GAN-GP")["IS paper"] == "n/a"
     assert row(report, "cifar10", "ResNet: SN-GANs, Eq. (17)")["FID paper"] == "21.7 ± 0.21"
     twice = row(report, "stl10", "SN-GANs (2x updates)")
-    assert (twice["IS final"], twice["IS paper"], twice["FID paper"]) == ("8.50", "8.69 ± 0.09", "47.5")
+    assert (twice["IS final"], twice["IS paper"], twice["FID paper"]) == ("8.50 ± 0.10", "8.69 ± 0.09", "47.5")
 
 
 def test_a_dataset_the_paper_did_not_use_shows_cifar10_as_the_reference(report):
@@ -122,14 +122,14 @@ def test_missing_and_failed_runs_are_marked(report):
 
 def test_other_combinations_get_rows_and_ablations_stay_out_of_table2(report):
     extra = row(report, "cifar10", "cnn / norm=none / loss=standard")
-    assert (extra["IS final"], extra["IS paper"]) == ("5.00", "n/a")
+    assert (extra["IS final"], extra["IS paper"]) == ("5.00 ± 0.10", "n/a")
     all_runs = " ".join(r["runs"] for r in report["rows"])
     assert "ndis" not in all_runs and "dlast" not in all_runs and "t7-sn" not in all_runs
 
 
 def test_protocol_is_stated_and_mixtures_flagged(report):
     md = report["md"]
-    assert "protocol=paper: 5000 generated images (IS in 10 splits), FID against 10000 real images of cifar10/train" in md
+    assert "protocol=paper: IS on 5000 generated images in 10 splits, FID of 5000 of them against 10000 real images of cifar10/train" in md
     assert "detector inception-2015-12-05 (weights sha256 6726825d...)" in md
     stl = md[md.index("## Table 2, STL-10"):md.index("## Table 2, digits")]
     assert "MIXED PROTOCOLS" in stl and "MIXED" not in md[:md.index("## Table 2, STL-10")]
@@ -139,9 +139,9 @@ def test_table7_and_sweep_figures_when_the_runs_support_them(report):
     out = report["out"]
     table7 = list(csv.DictReader((out / "table7.csv").open()))
     sn = next(r for r in table7 if r["method"] == "w/ Spectral Norm.")
-    assert (sn["IS final"], sn["IS paper"], sn["runs"]) == ("7.10", "7.20 ± 0.08", "cifar10/t7-sn-A/seed0")
+    assert (sn["IS final"], sn["IS paper"], sn["runs"]) == ("7.10 ± 0.10", "7.20 ± 0.08", "cifar10/t7-sn-A/seed0")
     wn = next(r for r in table7 if r["method"] == "w/ Weight Norm.")
-    assert (wn["IS final"], wn["IS paper"], wn["runs"]) == ("6.40", "6.36 ± 0.04", "cifar10/t7-wn-A/seed0")
+    assert (wn["IS final"], wn["IS paper"], wn["runs"]) == ("6.40 ± 0.10", "6.36 ± 0.04", "cifar10/t7-wn-A/seed0")
     frobenius = next(r for r in table7 if r["method"] == "w/ Frobenius Norm.")
     assert (frobenius["runs"], frobenius["IS final"], frobenius["IS paper"]) == ("", "—", "n/a")
     cells = report["sources"]["cells"]
@@ -160,5 +160,5 @@ def test_figures_are_png(report, name):
 def test_latex_and_markdown_hold_every_row(report):
     tex = (report["out"] / "table2.tex").read_text()
     assert tex.count(r"\begin{tabular}") == 3
-    assert r"7.20 $\pm$ 0.20" in tex and "SN-GANs, Eq. (17) (2x updates)" in tex
+    assert r"7.20 $\pm$ 0.10 (seeds $\pm$ 0.20)" in tex and "SN-GANs, Eq. (17) (2x updates)" in tex
     assert report["md"].count("| SN-GANs |") == 3

@@ -9,8 +9,10 @@ from sngan_cli.reporting.cells import FID, IS, best_score, best_setting, cell, d
 from sngan_cli.reporting.runs import Run
 
 
-def _run(rel, seed=0, is_=None, fid=None, step=100, metrics=(), setting="C"):
+def _run(rel, seed=0, is_=None, fid=None, step=100, metrics=(), setting="C", split_std=None):
     evaluation = None if is_ is None else {"inception_score_mean": is_, "fid": fid, "step": step}
+    if split_std is not None:
+        evaluation["inception_score_std"] = split_std
     return Run(path=f"/r/{rel}", rel=rel, config={"seed": seed, "setting": {"name": setting}}, status=None,
                eval=evaluation, metrics=list(metrics))
 
@@ -38,6 +40,18 @@ def test_mean_and_sample_std_over_seeds():
     single = cell([_run("a", 0, 6.0)], IS)
     assert (single.std, single.text(IS)) == (None, "6.00")
     assert cell([], IS).text(IS) == "—"
+
+
+def test_is_carries_the_std_over_its_splits_as_table2_and_the_seed_spread_beside_it():
+    one = cell([_run("a", 0, 7.42, split_std=0.08)], IS)
+    assert one.text(IS) == "7.42 ± 0.08"  # Table 2's ±: the 10 splits of one run
+    three = cell([_run("a", 0, 7.0, split_std=0.1), _run("b", 1, 7.5, split_std=0.2), _run("c", 2, 8.0, split_std=0.3)],
+                 IS)
+    assert three.split_std == pytest.approx(0.2)
+    assert three.text(IS) == f"7.50 ± 0.20 (seeds ± {statistics.stdev([7.0, 7.5, 8.0]):.2f})"
+    # FID has no splits: mean ± the spread over seeds, as before
+    assert cell([_run("a", 0, 7.0, 30.0, split_std=0.1), _run("b", 1, 7.0, 32.0, split_std=0.1)], FID).text(FID) == \
+        f"31.0 ± {statistics.stdev([30.0, 32.0]):.1f}"
 
 
 def test_a_seed_counts_once_preferring_the_evaluated_latest_run():

@@ -144,6 +144,30 @@ def test_linear_lr_decay(tiny_cfg):
     assert lrs == pytest.approx([2e-4, 2e-4, 1e-4, 0.0])
 
 
+# (setting, run length, lr at steps 1, 25%, 50%, 90% and 100% of the run): Table 1's settings keep
+# their learning rate; the ResNet runs decay it linearly to 0 from the start (the authors' code and
+# Gulrajani et al.'s), ImageNet after 400K of its 450K updates (Appendix B.3)
+SCHEDULES = {
+    "A": (100_000, [1e-4] * 5), "B": (100_000, [1e-4] * 5), "C": (100_000, [2e-4] * 5),
+    "D": (100_000, [1e-3] * 5), "E": (100_000, [1e-3] * 5), "F": (100_000, [1e-3] * 5),
+    "resnet": (100_000, [2e-4 * (1 - 1 / 100_000), 1.5e-4, 1e-4, 2e-5, 0.0]),
+    "imagenet": (450_000, [2e-4, 2e-4, 2e-4, 2e-4 * (1 - (405_000 - 400_000) / 50_000), 0.0]),
+}
+
+
+@pytest.mark.parametrize("setting", sorted(SCHEDULES))
+def test_learning_rate_schedule_and_run_length_of_each_setting(setting, tiny_cfg):
+    cfg = tiny_cfg(f"setting={setting}")
+    steps, expected = SCHEDULES[setting]
+    assert cfg.train.steps == steps  # no train.steps=450000 to remember for ImageNet
+    gan = GAN(cfg, 10, torch.device("cpu"))
+    lrs = []
+    for fraction in (0, 0.25, 0.5, 0.9, 1.0):
+        gan.set_lr(max(1, int(fraction * steps)))
+        lrs.append(gan.opt_D.param_groups[0]["lr"])
+    assert lrs == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
 def test_one_d_call_only_on_a_gpu_and_never_for_a_batch_normalized_d(tiny_cfg):
     from sngan_cli.training.loop import one_d_call
 
@@ -156,7 +180,9 @@ def test_one_d_call_only_on_a_gpu_and_never_for_a_batch_normalized_d(tiny_cfg):
 @pytest.mark.parametrize("overrides", [["norm=spectral"], ["norm=layer"], ["arch=resnet", "arch.conditional=true"]])
 @pytest.mark.parametrize("one_call", [True, False])
 def test_real_and_fake_logits_are_the_same_in_one_call_or_two(overrides, one_call, tiny_cfg):
-    gan = GAN(tiny_cfg(*overrides), 10, torch.device("cpu"))
+    # (spectral norm's power iteration once per update: with every_forward each call has its own sigma,
+    # and D is always called once per batch)
+    gan = GAN(tiny_cfg(*overrides, "norm.power_iteration=every_update"), 10, torch.device("cpu"))
     gan.d_one_call = one_call  # what a GPU run chooses for these D
     torch.manual_seed(0)
     real, fake = torch.rand(8, 3, 16, 16) * 2 - 1, torch.rand(8, 3, 16, 16) * 2 - 1
@@ -172,7 +198,8 @@ def test_real_and_fake_logits_are_the_same_in_one_call_or_two(overrides, one_cal
 
 @pytest.mark.parametrize("norm", ["spectral", "spectral_gamma", "gp"])
 def test_g_step_computes_g_gradients_only_and_the_same_as_a_full_backward(norm, tiny_cfg):
-    gan = GAN(tiny_cfg(f"norm={norm}"), 10, torch.device("cpu"))
+    # (every_update: the reference backward's D call below must see the g_step's sigma)
+    gan = GAN(tiny_cfg(f"norm={norm}", "norm.power_iteration=every_update"), 10, torch.device("cpu"))
     gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
     d_grads = [None if p.grad is None else p.grad.clone() for p in gan.D.parameters()]
     rng, g_before = torch.get_rng_state(), {k: v.clone() for k, v in gan.G.state_dict().items()}
@@ -189,3 +216,53 @@ def test_g_step_computes_g_gradients_only_and_the_same_as_a_full_backward(norm, 
         gan.loss.g(gan.D(gan.G(z, y), y)).backward()
     for p, g in zip(gan.G.parameters(), g_grads):
         assert torch.equal(p.grad, g)
+
+
+@pytest.mark.parametrize("norm,n_dis,per_g_update", [("spectral", 1, 3), ("spectral", 3, 7), ("spectral_gamma", 2, 7)])
+def test_power_iterations_per_g_update_are_those_of_the_authors_code(norm, n_dis, per_g_update, tiny_cfg):
+    """norm.power_iteration=every_forward (default): one refresh per training-mode call of D, and D is
+    called on the real and the fake batch separately and once in the G update: 2 n_dis + 1 per G
+    update (spectral_gamma's gradient penalty calls D once more per D update: 3 n_dis + 1).
+    every_update (Algorithm 1's text): n_dis."""
+    from sngan_cli.norms.spectral import SpectralNormWeight, spectral_layers
+
+    counts = []
+    original = SpectralNormWeight.power_iteration
+
+    def counted(self, weight, steps):
+        counts.append(steps)
+        return original(self, weight, steps)
+
+    SpectralNormWeight.power_iteration = counted
+    try:
+        for mode, expected in (("every_forward", per_g_update), ("every_update", n_dis)):
+            gan = GAN(tiny_cfg(f"norm={norm}", f"setting.n_dis={n_dis}", f"norm.power_iteration={mode}"), 10,
+                      torch.device("cpu"))
+            layers = len(list(spectral_layers(gan.D)))
+            counts.clear()
+            for _ in range(n_dis):
+                gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
+            gan.g_step()
+            gan.sigmas()  # logging reads the weights without refreshing
+            if mode == "every_forward":
+                assert len(counts) == expected * layers and set(counts) == {1}
+            else:  # every_update refreshes all layers at once (before_d_step), not through this method
+                assert counts == []
+    finally:
+        SpectralNormWeight.power_iteration = original
+
+
+def test_every_update_refreshes_once_per_d_update(tiny_cfg):
+    from sngan_cli.norms.spectral import spectral_layers
+
+    gan = GAN(tiny_cfg("norm.power_iteration=every_update"), 10, torch.device("cpu"))
+    (_, _, first), *_ = spectral_layers(gan.D)
+    seen = []
+    for _ in range(3):
+        before = first.u.clone()
+        gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
+        seen.append(not torch.equal(before, first.u))
+        before = first.u.clone()
+        gan.g_step()
+        seen.append(not torch.equal(before, first.u))
+    assert seen == [True, False] * 3

@@ -56,7 +56,8 @@ def test_option_trains(option, tiny_cfg, tmp_path):
 
 
 def test_bf16_keeps_sigma_losses_and_penalty_in_fp32(tiny_cfg):
-    gan = GAN(tiny_cfg("train.amp=bf16", "norm=spectral_gamma"), 10, torch.device("cpu"))
+    gan = GAN(tiny_cfg("train.amp=bf16", "norm=spectral_gamma", "norm.power_iteration=every_update"), 10,
+              torch.device("cpu"))
     real = torch.rand(8, 3, 16, 16) * 2 - 1
     terms = gan.d_step(real, None)
     assert terms["loss/D"].dtype == terms["loss/penalty"].dtype == torch.float32
@@ -68,9 +69,20 @@ def test_bf16_keeps_sigma_losses_and_penalty_in_fp32(tiny_cfg):
             assert torch.equal(module.weight, eager[name])
 
 
+def test_bf16_computes_sigma_in_fp32_at_every_call(tiny_cfg):
+    """norm.power_iteration=every_forward: each call of D normalizes its weights itself, inside the
+    autocast region, and still in fp32."""
+    gan = GAN(tiny_cfg("train.amp=bf16", "norm=spectral"), 10, torch.device("cpu"))
+    with gan.autocast():
+        for _, module, _ in spectral_layers(gan.D):
+            assert module.weight.dtype == torch.float32
+    assert torch.isfinite(gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)["loss/D"])
+
+
 @pytest.mark.parametrize("norm", ["spectral", "spectral_gamma"])
 def test_each_normalized_weight_is_computed_once_per_d_update(norm, tiny_cfg):
-    gan = GAN(tiny_cfg(f"norm={norm}"), 10, torch.device("cpu"))
+    # (with every_update; every_forward computes it at each call, by definition)
+    gan = GAN(tiny_cfg(f"norm={norm}", "norm.power_iteration=every_update"), 10, torch.device("cpu"))
     calls = []
     for _, _, sn in spectral_layers(gan.D):
         sn.register_forward_hook(lambda *_: calls.append(1))
@@ -81,7 +93,7 @@ def test_each_normalized_weight_is_computed_once_per_d_update(norm, tiny_cfg):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("overrides", [["norm=spectral"],
+@pytest.mark.parametrize("overrides", [["norm=spectral"], ["norm=spectral", "norm.power_iteration=every_update"],
                                        ["norm=spectral_gamma", "arch=resnet", "arch.conditional=true"]])
 def test_compiled_functions_of_the_step_have_no_graph_breaks(overrides, tiny_cfg):
     """What train.compile compiles: G, the power iteration, D's loss and G's loss each with D's
@@ -91,11 +103,12 @@ def test_compiled_functions_of_the_step_have_no_graph_breaks(overrides, tiny_cfg
     gan = GAN(tiny_cfg(*overrides), 10, torch.device("cpu"))
     z, y = gan.latent(4)
     x = torch.randn(4, 3, 16, 16)
-    compiled = [(gan.G, (z, y)), (gan.normalizer.before_d_step, (gan.D,)), (gan.d_loss, (x, y, x, y)),
-                (gan.g_loss, (z, y))]
+    compiled = [(gan.G, (z, y)), (gan.d_loss, (x, y, x, y)), (gan.g_loss, (z, y))]
+    if not gan.normalizer.refreshes_per_forward:  # every_forward: the refresh is inside D's calls
+        compiled.append((gan.normalizer.before_d_step, (gan.D,)))
     if gan.normalizer.has_penalty:
         compiled.append((gan.normalizer.penalty, (gan.D, x, x, y)))
-    assert len(compiled) == (5 if "spectral_gamma" in overrides[0] else 4)
+    assert len(compiled) == (4 if "spectral_gamma" in overrides[0] else 3) + ("every_update" in str(overrides))
     for fn, args in compiled:
         torch._dynamo.reset()
         explanation = torch._dynamo.explain(fn)(*args)
