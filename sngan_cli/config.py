@@ -67,6 +67,7 @@ class NormConfig:
     power_iteration: str = "every_forward"
     lipschitz: float = 1.0  # spectral: target spectral norm K of each layer
     clip: float = 0.01  # clip: weights clamped to [-c, c]
+    clip_params: str = "all"  # clip: all (every parameter of D) | weights (each layer's weight only, Sec. 4's text)
     gp_lambda: float = 10.0  # gp and the *_gamma normalizers: gradient-penalty weight
     ortho_beta: float = 1e-4  # orthonormal: penalty weight beta
     # spectral_gamma, weight_gamma, frobenius_gamma: initial learnable scale; null = the norm the
@@ -157,6 +158,7 @@ CHOICES = {
     "arch.d_hidden": ("input", "output"),
     "arch.d_pool": ("sum", "mean"),
     "norm.power_iteration": ("every_forward", "every_update"),
+    "norm.clip_params": ("all", "weights"),
     "eval.quantize": ("truncate", "round"),
 }
 

@@ -1,13 +1,21 @@
-"""Weight clipping (Arjovsky et al. 2017): every parameter of D clamped to [-c, c] after each update."""
+"""Weight clipping (Arjovsky et al. 2017): D's parameters clamped to [-c, c] after each update.
+
+``norm.clip_params``: ``all`` (every parameter, biases included, as the WGAN authors' code and
+Gulrajani et al.'s clip every variable of D; the default) or ``weights`` (the weight of each layer
+only, the paper's "the convolutional weight of each layer", Sec. 4; ``fidelity=text``)."""
 import torch
 
-from sngan_cli.norms import Normalizer, register
+from sngan_cli.norms import Normalizer, raw_weight, register, weight_layers
 
 
 @register("clip")
 class WeightClipping(Normalizer):
     @torch.no_grad()
     def after_d_step(self, D):
-        params = list(D.parameters())  # every parameter at once: two operations, not two per parameter
+        if self.params.clip_params == "weights":
+            params = [raw_weight(module) for _, module in weight_layers(D)]
+        else:
+            params = list(D.parameters())
+        # all at once: two operations, not two per parameter
         torch._foreach_clamp_min_(params, -self.params.clip)
         torch._foreach_clamp_max_(params, self.params.clip)

@@ -55,6 +55,19 @@ def test_clip_clamps_every_parameter_after_a_step():
     assert (D[0].weight.abs() == 0.01).any()
 
 
+def test_clip_weights_only_leaves_the_biases():
+    """norm.clip_params=weights: "the convolutional weight of each layer" (Sec. 4's text)."""
+    torch.manual_seed(0)
+    D = nn.Sequential(nn.Linear(4, 4), nn.Conv2d(2, 3, 3))
+    with torch.no_grad():
+        for p in D.parameters():
+            p.mul_(10)
+    biases = [D[0].bias.detach().clone(), D[1].bias.detach().clone()]
+    build_normalizer(NormConfig(name="clip", clip=0.01, clip_params="weights")).after_d_step(D)
+    assert D[0].weight.abs().max() <= 0.01 and D[1].weight.abs().max() <= 0.01
+    assert torch.equal(D[0].bias, biases[0]) and torch.equal(D[1].bias, biases[1]) and biases[0].abs().max() > 0.01
+
+
 class Linear2x(nn.Module):
     """f(x) = 2 * sum(x): gradient norm 2 * sqrt(numel) everywhere."""
 
