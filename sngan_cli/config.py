@@ -35,7 +35,7 @@ class ArchConfig:
     name: str = MISSING
     z_dim: int = 128
     width: float = 1.0  # channel multiplier for G and D (1.0 = the paper)
-    g_width: float = 1.0  # extra multiplier for G only (SN ResNet runs double G)
+    g_width: float = 1.0  # extra multiplier for G only (ResNet orthonormal and Table 7: 0.5, the original G)
     d_width: float = 1.0  # extra multiplier for D only (Table 7 widens D 1.5x)
     d_last_channels: Optional[int] = None  # channels of D's last conv layer (Figure 4); null = paper
     conditional: bool = False  # conditional BN in G + projection D (needs a labelled dataset)
