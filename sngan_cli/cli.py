@@ -31,7 +31,10 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
 def main(argv: Optional[List[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     warnings.showwarning = _print_warning  # one line per warning, without the source line
-    if not argv or argv[0] in ("-h", "--help", "help"):
+    if not argv:  # a command is required: the usage goes to stderr, and the exit status says so
+        print(USAGE, file=sys.stderr)
+        sys.exit(2)
+    if argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return
     if argv[0] in ("-V", "--version"):
@@ -45,5 +48,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         module.main(argv[1:])
     except SnganError as e:
-        print(f"sngan {command}: error: {e}", file=sys.stderr)
+        print(f"sngan {command}: error: {one_line(str(e))}", file=sys.stderr)
         sys.exit(1)
+    except OSError as e:  # a read-only or full target that no SnganError named yet: one line naming the file
+        print(f"sngan {command}: error: {describe(e)}", file=sys.stderr)
+        sys.exit(1)
+
+
+def one_line(message: str) -> str:
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def describe(error: OSError) -> str:
+    from sngan_cli.atomic import describe_os_error
+
+    names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+    return f"{' -> '.join(names) or 'a file operation failed'}: {describe_os_error(error)}"

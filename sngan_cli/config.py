@@ -6,6 +6,7 @@ express live in :func:`validate`, which runs before any work starts.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Optional
@@ -196,8 +197,39 @@ def _get(cfg, key: str):
     return node
 
 
+GROUPS = ("dataset", "arch", "norm", "loss", "setting")
+
+
+def _leaves(node, prefix: str = ""):
+    """(dotted key, value) of every leaf of a plain nested dict/list."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(value, (dict, list)):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def check_values(cfg) -> None:
+    """Every key has a value and every number is finite, whatever the key (new ones included)."""
+    from omegaconf import OmegaConf
+
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        key = missing[0]
+        group = key.split(".")[0]
+        if group in GROUPS:
+            raise SnganError(f"{key} has no value: choose a {group} with {group}=NAME ({group}=schema is the typed "
+                             f"schema the {group} options extend, not an option itself)")
+        raise SnganError(f"{key} has no value: set {key}=...")
+    for key, value in _leaves(OmegaConf.to_container(cfg, resolve=True)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SnganError(f"{key}={value} is not allowed: it must be a finite number")
+
+
 def validate(cfg) -> None:
     """Range checks a type cannot express; raise SnganError naming the key, value and what is allowed."""
+    check_values(cfg)
     for key in ("train.steps", "train.batch_size", "train.ckpt_every", "train.sample_every",
                 "train.log_every", "train.n_samples_grid", "dataset.resolution", "arch.z_dim",
                 "arch.width", "arch.g_width", "arch.d_width", "setting.lr", "setting.n_dis",

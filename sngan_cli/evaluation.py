@@ -3,7 +3,9 @@ which detector, which real images, how many of each, and the record that travels
 
 The detector is the TF Inception, except for the embedded digits dataset, which is scored by the
 offline `digits-classifier` (named as such in every output). Real-data statistics are computed once
-per (dataset, split, resolution, sample count, detector weights) and cached.
+per (dataset, split, resolution, sample count, detector weights) and cached; those of an image folder
+also per its contents (every file's name, size and modification time: data/folder.py's
+folder_fingerprint), so replacing or adding images recomputes them.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import torch
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.data import ImageSet, load_dataset
-from sngan_cli.data.folder import list_images
+from sngan_cli.data.folder import decode_rgb, folder_fingerprint, list_images
 from sngan_cli.metrics import (Detector, Protocol, ReferenceStats, build_detector, cached_reference_stats,
                                load_reference_stats, reference_record, reference_statistics, score)
 
@@ -63,24 +65,35 @@ def dataset_reference(detector: Detector, dataset: Dict[str, Any], protocol: Pro
     record = reference_record(dataset=dataset["name"], split=dataset.get("split") or protocol.reference_split,
                               resolution=data.resolution, **resized,
                               n_samples=len(indices), detector=detector, subset_seed=REAL_SUBSET_SEED,
-                              **({"root": os.path.abspath(dataset["root"])} if dataset["name"] == "folder" else {}))
+                              **(_folder_key(dataset) if dataset["name"] == "folder" else {}))
     return cached_reference_stats(record, lambda: reference_statistics(detector, lambda: real_batches(data, indices)))
 
 
-def folder_batches(directory: str) -> Iterator[torch.Tensor]:
-    """uint8 RGB images of a folder at their own size, batched by runs of equal size."""
-    from PIL import Image
+def _folder_key(dataset: Dict[str, Any]) -> Dict[str, Any]:
+    root, recursive = dataset["root"], dataset.get("recursive", True)
+    return {"root": os.path.abspath(root), "contents_sha256": folder_fingerprint(root, recursive)}
 
+
+def folder_batches(directory: str, option: str = "images") -> Iterator[torch.Tensor]:
+    """uint8 RGB images of a folder at their own size (converted as for training: data/folder.py's
+    to_rgb), batched by runs of equal size. Unreadable files are skipped and counted in one warning."""
+    paths = list_images(directory, option=option)
     batch: list = []
-    for path in list_images(directory):
-        with Image.open(path) as img:
-            image = torch.from_numpy(np.asarray(img.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1)
+    skipped = 0
+    for path in paths:
+        img = decode_rgb(path)
+        if img is None:
+            skipped += 1
+            continue
+        image = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
         if batch and (image.shape != batch[0].shape or len(batch) == BATCH):
             yield torch.stack(batch)
             batch = []
         batch.append(image)
     if batch:
         yield torch.stack(batch)
+    if skipped:
+        warnings.warn(f"{option}={directory}: skipped {skipped} of {len(paths)} files that could not be read")
 
 
 def reference_from_argument(reference: str, detector: Detector, protocol: Protocol, resolution: int,
@@ -106,6 +119,7 @@ def evaluation_record(result: Dict[str, Any], protocol: Protocol, reference: Opt
         "splits": raw["is_splits"],
         "n_real": ref.get("n_samples"),
         "reference": (f"{ref['dataset']}/{ref['split']}" if "dataset" in ref else ref.get("source")),
+        "reference_file": ref.get("source"),  # the statistics file used: the cache entry or the given .npz
         "detector": raw["detector"],
         "weights_sha256": raw["detector_weights_sha256"],
         "code_version": raw["code_version"],
@@ -118,7 +132,14 @@ def write_json(path: str, payload: Dict[str, Any]) -> None:
 
 def score_batches(detector: Detector, batches, reference: Optional[ReferenceStats], protocol: Protocol,
                   n_generated: int) -> Dict[str, Any]:
-    result = score(detector, batches, reference, n_generated, protocol.is_splits, protocol.n_generated_fid)
+    if n_generated < protocol.is_splits:
+        raise SnganError(f"{n_generated} images are too few: the Inception Score of protocol={protocol.name} needs "
+                         f"at least {protocol.is_splits}, one per split")
+    try:
+        result = score(detector, batches, reference, n_generated, protocol.is_splits, protocol.n_generated_fid)
+    except ValueError as e:  # statistics that are not valid covariances, features of the wrong shape
+        source = reference.record.get("source", "the reference") if reference is not None else "the images"
+        raise SnganError(f"cannot score against {source}: {str(e).splitlines()[0] if str(e) else e!r}") from None
     if result["fid"] is not None and not np.isfinite(result["fid"]):
         raise SnganError("the FID is not finite; the generated images may be degenerate")
     return {"inception_score_mean": result["inception_score_mean"],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Optional, Tuple
 
@@ -14,7 +15,7 @@ from sngan_cli.images import to_uint8
 from sngan_cli.models import discriminator_from, generator_from
 from sngan_cli.models.latent import draw_z
 from sngan_cli.norms import Normalizer, build_normalizer
-from sngan_cli.training.checkpoint import LAST, load_checkpoint_file
+from sngan_cli.training.checkpoint import LAST, load_checkpoint_file, load_weights
 
 
 Batch = Tuple[torch.Tensor, Optional[torch.Tensor]]
@@ -87,13 +88,19 @@ def load_generator(path: str, device: torch.device) -> TrainedGenerator:
     cfg = ckpt.get("config")
     if not isinstance(cfg, dict):
         raise SnganError(f"checkpoint {path} lacks its resolved config")
-    arch, resolution = with_schema_defaults(cfg)["arch"], cfg["dataset"]["resolution"]
-    num_classes = int(ckpt.get("num_classes", 0))
-    G = generator_from(arch, resolution, num_classes)
-    G.load_state_dict(ckpt["G"])
+    try:
+        arch, resolution = with_schema_defaults(cfg)["arch"], cfg["dataset"]["resolution"]
+        num_classes = int(ckpt.get("num_classes", 0))
+        G = generator_from(arch, resolution, num_classes)
+        quantize = with_schema_defaults(cfg)["eval"]["quantize"]
+    except Exception as e:  # a missing or edited key, a value of the wrong type
+        raise SnganError(f"checkpoint {path}: its config does not describe a generator sngan can build "
+                         f"({type(e).__name__}: {e})") from None
+    load_weights(G, ckpt["G"], path, "G")
+    warn_if_not_finite(ckpt["G"], path, "G")
     G.to(device).eval()
     return TrainedGenerator(G, arch["z_dim"], num_classes, resolution, int(ckpt["step"]), cfg, path,
-                            arch["z_distribution"], with_schema_defaults(cfg)["eval"]["quantize"])
+                            arch["z_distribution"], quantize)
 
 
 def with_schema_defaults(config: Dict[str, Any]):
@@ -106,15 +113,28 @@ def with_schema_defaults(config: Dict[str, Any]):
             "eval": OmegaConf.merge(OmegaConf.structured(EvalConfig), config.get("eval", {}))}
 
 
+def warn_if_not_finite(state: Dict[str, Any], path: str, what: str) -> None:
+    """A checkpoint saved after training diverged still loads; its images and scores mean nothing."""
+    bad = [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        warnings.warn(f"checkpoint {path}: {what} holds NaN or infinite weights ({', '.join(bad[:3])}"
+                      f"{', ...' if len(bad) > 3 else ''}); its images and scores are meaningless")
+
+
 def load_discriminator(path: str, device: torch.device) -> Tuple[nn.Module, Normalizer, Dict[str, Any]]:
     """D with its normalizer applied and its weights (and e.g. spectral norm's u, v) loaded, in eval mode."""
     from omegaconf import OmegaConf
 
     ckpt = load_checkpoint_file(path, "cpu")
-    cfg = OmegaConf.create(ckpt["config"])
-    normalizer = build_normalizer(cfg.norm)
-    D = discriminator_from(with_schema_defaults(ckpt["config"])["arch"], cfg.dataset.resolution,
-                           int(ckpt.get("num_classes", 0)), normalizer.feature_norm)
-    normalizer.apply(D)
-    D.load_state_dict(ckpt["D"])
+    try:
+        cfg = OmegaConf.create(ckpt["config"])
+        normalizer = build_normalizer(cfg.norm)
+        D = discriminator_from(with_schema_defaults(ckpt["config"])["arch"], cfg.dataset.resolution,
+                               int(ckpt.get("num_classes", 0)), normalizer.feature_norm)
+        normalizer.apply(D)
+    except Exception as e:  # a missing or edited key, a value of the wrong type
+        raise SnganError(f"checkpoint {path}: its config does not describe a discriminator sngan can build "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    load_weights(D, ckpt["D"], path, "D")
+    warn_if_not_finite(ckpt["D"], path, "D")
     return D.to(device).eval(), normalizer, ckpt["config"]

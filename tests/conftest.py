@@ -1,6 +1,7 @@
 """Shared fixtures: the real composed config, shrunk so runs take seconds on a CPU."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import subprocess
@@ -83,3 +84,31 @@ def tiny_checkpoint(tmp_path_factory):
 def tiny_conditional_checkpoint(tmp_path_factory):
     """A digits checkpoint of a tiny conditional ResNet (conditional BN + projection D)."""
     return _trained_checkpoint(tmp_path_factory.getbasetemp(), "tiny-resnet-cond", "arch=resnet", "arch.conditional=true")
+
+
+@contextlib.contextmanager
+def read_only(path):
+    """``path`` (a directory) read-only for this process and its children: by permissions, or, for
+    root (whom permissions do not stop), by a read-only bind mount; the test is skipped when neither
+    works."""
+    path = str(path)
+    if os.geteuid() != 0:
+        modes = {}
+        for folder, dirs, _ in os.walk(path):
+            modes[folder] = os.stat(folder).st_mode
+            os.chmod(folder, 0o555)
+        try:
+            yield
+        finally:
+            for folder, mode in modes.items():
+                os.chmod(folder, mode)
+        return
+    mounted = subprocess.run(["mount", "--bind", path, path], capture_output=True).returncode == 0
+    if not mounted or subprocess.run(["mount", "-o", "remount,ro,bind", path], capture_output=True).returncode:
+        if mounted:
+            subprocess.run(["umount", path], capture_output=True)
+        pytest.skip("cannot make a directory read-only here (root without mount)")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", path], check=True)

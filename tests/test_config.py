@@ -89,3 +89,16 @@ def test_a_preset_can_override_the_primary_config():
     with initialize_config_module("sngan_cli.conf", version_base="1.3"):
         cfg = compose("train", overrides=["experiment=digits_miniature"], return_hydra_config=True)
     assert cfg.hydra.sweep.dir == "outputs/miniature" and cfg.name == "mini"
+
+
+@pytest.mark.parametrize("override", ["setting.lr=nan", "setting.lr=inf", "setting.beta2=nan", "norm.lipschitz=inf",
+                                      "norm.gp_lambda=-inf", "arch.width=nan"])
+def test_every_number_must_be_finite(override):
+    with pytest.raises(SnganError, match=f"{override.split('=')[0]}=.* must be a finite number"):
+        validate(compose_train([override]))
+
+
+@pytest.mark.parametrize("group", ["norm", "dataset", "setting"])
+def test_the_schema_offered_as_an_option_is_a_clear_error(group):
+    with pytest.raises(SnganError, match=rf"{group}\.\w+ has no value: choose a {group} with {group}=NAME"):
+        validate(compose_train([f"{group}=schema"]))

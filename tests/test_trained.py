@@ -1,8 +1,10 @@
 """Generation for sampling and evaluation (sngan_cli.trained)."""
+import pytest
 import torch
 
+from sngan_cli import SnganError
 from sngan_cli.models import build_generator
-from sngan_cli.trained import TrainedGenerator, generate
+from sngan_cli.trained import TrainedGenerator, generate, load_discriminator, load_generator
 
 
 def test_generated_batches_stay_on_the_generators_device():
@@ -14,3 +16,35 @@ def test_generated_batches_stay_on_the_generators_device():
     batches = list(generate(tg, 10, seed=0, batch_size=4))
     assert [tuple(images.shape) for images, _ in batches] == [(4, 3, 16, 16), (4, 3, 16, 16), (2, 3, 16, 16)]
     assert all(images.device.type == "meta" and images.dtype == torch.uint8 for images, _ in batches)
+
+
+def _edited_copy(tiny_checkpoint, tmp_path, edit):
+    ckpt = torch.load(tiny_checkpoint, weights_only=True)
+    edit(ckpt)
+    path = tmp_path / "edited.pt"
+    torch.save(ckpt, path)
+    return str(path)
+
+
+def test_an_edited_width_is_refused_by_both_loaders(tiny_checkpoint, tmp_path):
+    path = _edited_copy(tiny_checkpoint, tmp_path, lambda c: c["config"]["arch"].update(width=0.25))
+    with pytest.raises(SnganError, match="G weights do not fit"):
+        load_generator(path, torch.device("cpu"))
+    with pytest.raises(SnganError, match="D weights do not fit"):
+        load_discriminator(path, torch.device("cpu"))
+
+
+def test_an_edited_z_dim_is_refused(tiny_checkpoint, tmp_path):
+    path = _edited_copy(tiny_checkpoint, tmp_path, lambda c: c["config"]["arch"].update(z_dim=64))
+    with pytest.raises(SnganError, match=r"edited.pt: its G weights do not fit"):
+        load_generator(path, torch.device("cpu"))
+
+
+def test_nan_weights_are_warned_about(tiny_checkpoint, tmp_path):
+    def poison(ckpt):
+        name = next(k for k, v in ckpt["G"].items() if v.is_floating_point())
+        ckpt["G"][name] = torch.full_like(ckpt["G"][name], float("nan"))
+
+    path = _edited_copy(tiny_checkpoint, tmp_path, poison)
+    with pytest.warns(UserWarning, match="NaN or infinite weights"):
+        load_generator(path, torch.device("cpu"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import statistics
 import time
@@ -30,9 +31,9 @@ def positive_float(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ValueError("must be a number > 0") from None
-    if not number > 0:
-        raise ValueError("must be a number > 0")
+        raise ValueError("must be a finite number > 0") from None
+    if not (number > 0 and math.isfinite(number)):
+        raise ValueError("must be a finite number > 0")
     return number
 
 

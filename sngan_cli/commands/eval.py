@@ -1,8 +1,10 @@
 """``sngan eval``: Inception Score and FID, TensorFlow-compatible (SPEC section 4).
 
 - ``sngan eval ckpt=PATH`` or ``run=DIR``: generate with the checkpoint's G (the images ``sngan sample``
-  writes for the same seed), score against the run's dataset, write ``eval.json`` into the run
-  directory and log ``metrics/IS`` and ``metrics/FID`` to its TensorBoard events.
+  writes for the same seed), score against the run's dataset and print the result. A checkpoint in
+  a run directory's ``checkpoints/`` writes ``eval.json`` into that run directory and logs
+  ``metrics/IS`` and ``metrics/FID`` to its TensorBoard events; any other checkpoint ``NAME.pt``
+  writes ``NAME.eval.json`` beside it. An existing result is replaced only with ``overwrite=true``.
 - ``sngan eval images=DIR reference=DIR|FILE.npz|DATASET``: score a folder of images; print the JSON.
 """
 from __future__ import annotations
@@ -12,15 +14,18 @@ import os
 from typing import List
 
 from sngan_cli import SnganError
-from sngan_cli.commands.options import Option, choice, help_requested, integer, parse_options, text, usage
+from sngan_cli.commands.options import (Option, boolean, choice, help_requested, integer, parse_options, text,
+                                        usage)
+from sngan_cli.data.folder import list_images
 from sngan_cli.evaluation import (dataset_reference, detector_name, folder_batches, make_detector,
                                   reference_from_argument, score_batches, write_json)
 from sngan_cli.metrics import get_protocol
 from sngan_cli.trained import checkpoint_path, generate, load_generator
 from sngan_cli.training.loop import resolve_device
 
-SUMMARY = ("Score a checkpoint (ckpt=PATH or run=DIR; writes eval.json into the run directory) or a folder of\n"
-           "images (images=DIR with reference=DIR|FILE.npz|DATASET; prints the JSON).")
+SUMMARY = ("Score a checkpoint (ckpt=PATH or run=DIR; writes eval.json into the run directory, or NAME.eval.json\n"
+           "beside a checkpoint NAME.pt outside a run) or a folder of images (images=DIR with\n"
+           "reference=DIR|FILE.npz|DATASET; prints the JSON).")
 OPTIONS = {
     "ckpt": Option(text, help="checkpoint file"),
     "run": Option(text, help="run directory: uses DIR/checkpoints/last.pt"),
@@ -39,7 +44,37 @@ OPTIONS = {
     "seed": Option(integer(0), 0, "seed of the latent draw (as in sngan sample)"),
     "batch_size": Option(integer(1), 250, "images per forward pass (does not change the numbers)"),
     "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G and the detector run"),
+    "overwrite": Option(boolean, False, "replace an existing eval.json (or NAME.eval.json)"),
 }
+RESULT = "eval.json"
+
+
+def result_location(path: str):
+    """(result file, TensorBoard directory or None) of an evaluation of the checkpoint ``path``: the
+    run directory when the checkpoint is in a run's ``checkpoints/`` (a run has status.json), else
+    ``NAME.eval.json`` beside ``NAME.pt`` and no events."""
+    folder = os.path.dirname(os.path.abspath(path))
+    run_dir = os.path.dirname(folder)
+    if os.path.basename(folder) == "checkpoints" and (os.path.isfile(os.path.join(run_dir, "status.json"))
+                                                       or os.path.isdir(os.path.join(run_dir, ".hydra"))):
+        return os.path.join(run_dir, RESULT), run_dir
+    return os.path.join(folder, f"{os.path.splitext(os.path.basename(path))[0]}.{RESULT}"), None
+
+
+def check_count(n: int, key: str, value: str, splits: int) -> None:
+    if n < splits:
+        raise SnganError(f"{key}={value} gives {n} image(s): the Inception Score needs at least {splits}, "
+                         f"one per split")
+
+
+def with_digits_hint(make):
+    """The detector, or the missing-weights error with the offline alternative for digit images."""
+    from sngan_cli.metrics import WeightsUnavailable
+
+    try:
+        return make()
+    except WeightsUnavailable as e:
+        raise SnganError(f"{e} For digit images, detector=digits-classifier needs no download.") from None
 
 
 def main(argv: List[str]) -> None:
@@ -55,16 +90,29 @@ def main(argv: List[str]) -> None:
             raise SnganError("give either images=DIR or ckpt=/run=, not both")
         if not o["reference"]:
             raise SnganError("images=DIR needs reference=DIR|FILE.npz|DATASET")
-        detector = make_detector(detector_name(o["reference"], o["detector"]), weights, device)
+        if o["n"] is not None:
+            check_count(o["n"], "n", str(o["n"]), protocol.is_splits)
+        n_files = len(list_images(o["images"], option="images"))
+        if o["n"] is None:
+            check_count(n_files, "images", o["images"], protocol.is_splits)
+        name = detector_name(o["reference"], o["detector"])
+        detector = with_digits_hint(lambda: make_detector(name, weights, device))
         reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"],
                                             o["dataset.root"] or "data")
         n = o["n"] or sum(len(b) for b in folder_batches(o["images"]))
+        if o["n"] is None:
+            check_count(n, "images", f"{o['images']} (readable files)", protocol.is_splits)
         result = score_batches(detector, lambda: folder_batches(o["images"]), reference, protocol, n)
         result["record"]["images"] = os.path.abspath(o["images"])
         print(json.dumps(result, indent=2))
         return
 
     path = checkpoint_path(o["ckpt"], o["run"])
+    if o["n"] is not None:
+        check_count(o["n"], "n", str(o["n"]), protocol.is_splits)
+    out, events = result_location(path)
+    if os.path.exists(out) and not o["overwrite"]:
+        raise SnganError(f"{out} exists (an earlier evaluation); add overwrite=true to replace it")
     tg = load_generator(path, device)
     dataset = {**tg.config["dataset"], "root": o["dataset.root"] or tg.config["dataset"]["root"]}
     detector = make_detector(detector_name(dataset["name"], o["detector"]), weights, device)
@@ -73,11 +121,11 @@ def main(argv: List[str]) -> None:
     images = lambda: (batch for batch, _ in generate(tg, n, o["seed"], o["batch_size"], progress=n >= 1000))
     result = {**score_batches(detector, images, reference, protocol, n), "step": tg.step}
     result["record"].update(seed=o["seed"], checkpoint=os.path.abspath(path))
-    run_dir = os.path.dirname(os.path.dirname(os.path.abspath(path)))
-    write_json(os.path.join(run_dir, "eval.json"), result)
-    log_to_tensorboard(run_dir, result)
-    print(json.dumps(result, indent=2))
-    print(f"wrote {os.path.join(run_dir, 'eval.json')}")
+    print(json.dumps(result, indent=2), flush=True)  # shown even when the result cannot be written
+    write_json(out, result)
+    if events is not None:
+        log_to_tensorboard(events, result)
+    print(f"wrote {out}" + (f" and TensorBoard events in {events}" if events else ""))
 
 
 def log_to_tensorboard(run_dir: str, result: dict) -> None:

@@ -175,4 +175,4 @@ def main(argv: List[str]) -> None:
         print(f"wrote {os.path.join(out, NPZ)}: {n} images (seed {seed})")
     else:
         write_pngs(batches, out)
-        print(f"wrote {n} images to {out}/000000.png ... (seed {seed})")
+        print(f"wrote {n} images to {os.path.join(out, '000000.png')} ... (seed {seed})")

@@ -20,6 +20,7 @@ OPTIONS = {
     "protocol": Option(choice("paper", "standard"), "paper", "how many real images (paper: 10,000; standard: all)"),
     "detector": Option(choice("auto", "inception", "digits-classifier"), "auto", "auto: digits-classifier for digits"),
     "inception_weights": Option(text, help="pt_inception-2015-12-05-6726825d.pth (or env SNGAN_INCEPTION_WEIGHTS)"),
+    "eval.inception_weights": Option(text, help="same as inception_weights= (the name sngan train uses)"),
     "device": Option(choice("auto", "cpu", "cuda"), "auto", "where the detector runs"),
 }
 
@@ -32,7 +33,8 @@ def main(argv: List[str]) -> None:
     name = o["dataset"]
     dataset = {"name": name, "root": o["dataset.root"], "download": o["dataset.download"],
                "resolution": o["dataset.resolution"] or DEFAULT_RESOLUTION.get(name, 32)}
-    detector = make_detector(detector_name(name, o["detector"]), o["inception_weights"], resolve_device(o["device"]))
+    detector = make_detector(detector_name(name, o["detector"]), o["inception_weights"] or o["eval.inception_weights"],
+                             resolve_device(o["device"]))
     stats = dataset_reference(detector, dataset, get_protocol(o["protocol"]))
     record = {k: v for k, v in stats.record.items() if k != "source"}
     print(f"{stats_path(record)}: {stats.record['n_samples']} images of {name} at {dataset['resolution']} px, "

@@ -24,6 +24,7 @@ from sngan_cli.config import register_configs
 log = logging.getLogger("sngan.train")
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,@-]*$")
+MAX_NAME = 100  # the run directory's last part is seed<N>-<name>: file names stop at 255 bytes
 
 
 def name_suffix(name: str) -> str:
@@ -34,6 +35,9 @@ def name_suffix(name: str) -> str:
     if not _SAFE_NAME.match(name) or ".." in name:
         raise ValueError(f"name={name!r} is not allowed: use letters, digits and . _ + = , @ - "
                          f"(no '/', no '..', not starting with '.' or '-')")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"name= is {len(name)} characters long: at most {MAX_NAME} are allowed (it becomes part "
+                         f"of a directory name)")
     return f"-{name}"
 
 
@@ -74,8 +78,11 @@ def _train(cfg: DictConfig) -> None:
         train(cfg, run_dir)
     except Exception as e:
         if hydra_cfg.mode != RunMode.MULTIRUN:
-            if isinstance(e, SnganError):
-                print(f"sngan train: error: {e}", file=sys.stderr)
+            if isinstance(e, (SnganError, OSError)):
+                from sngan_cli.cli import describe, one_line
+
+                print(f"sngan train: error: {one_line(str(e)) if isinstance(e, SnganError) else describe(e)}",
+                      file=sys.stderr)
                 sys.exit(1)
             raise
         # one failing run must not stop a sweep: record it (status.json has it too) and go on
@@ -123,6 +130,31 @@ def precheck(argv: List[str]) -> None:
     except (HydraException, OmegaConfBaseException) as e:
         raise SnganError(_one_line(e)) from None
     validate(cfg)
+    check_run_dir(argv)
+
+
+def check_run_dir(argv: List[str]) -> None:
+    """Refuse, in one line, a run directory that cannot be created or written (a read-only working
+    directory or run), before Hydra tries and prints a traceback."""
+    from hydra import compose, initialize_config_module
+
+    try:
+        with initialize_config_module("sngan_cli.conf", version_base="1.3"):
+            cfg = compose("train", overrides=argv, return_hydra_config=True)
+        run_dir = str(cfg.hydra.run.dir)
+    except Exception:  # a directory only Hydra itself can resolve (e.g. ${now:...}): Hydra checks it
+        return
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        import tempfile
+
+        with tempfile.TemporaryFile(dir=run_dir):
+            pass
+    except OSError as e:
+        from sngan_cli.atomic import describe_os_error
+
+        raise SnganError(f"the run directory {run_dir} cannot be written ({describe_os_error(e)}): run from a "
+                         f"writable directory or choose one with hydra.run.dir=...") from None
 
 
 def main(argv: List[str]) -> None:

@@ -1,8 +1,11 @@
 """Image folders: ``dataset=folder`` (any directory of images, held in memory at the resolution) and
 ``dataset=imagenet`` (ILSVRC2012 as ``<root>/train/<class>/*``, read lazily, with labels).
 
-Images are converted to RGB (grayscale, palette and RGBA included), resized so the shorter side is
-the resolution and center-cropped. Unreadable files are skipped and counted in one warning.
+Images become 8-bit RGB by :func:`to_rgb` (the same for training and for ``sngan eval images=``):
+16-bit grayscale is scaled to 8 bits (v * 255 / 65535, rounded), and images with transparency (RGBA,
+LA, palette with a transparent colour) are composited on white. They are then resized so the
+shorter side is the resolution and center-cropped. Unreadable files are skipped and counted in one
+warning.
 """
 from __future__ import annotations
 
@@ -18,11 +21,15 @@ from sngan_cli import SnganError
 from sngan_cli.data import ImageSet, register
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
+BACKGROUND = (255, 255, 255)  # what transparent pixels show: white
+WIDE_GRAY = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # Pillow's modes of 16-bit grayscale files
+UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 
-def list_images(root: str, recursive: bool = True) -> List[str]:
+def list_images(root: str, recursive: bool = True, option: str = "dataset.root") -> List[str]:
+    """The image files under ``root``, sorted; ``option`` is how the user gave it (for the error)."""
     if not os.path.isdir(root):
-        raise SnganError(f"dataset.root={root} is not a directory of images")
+        raise SnganError(f"{option}={root} is not a directory of images")
     if recursive:
         paths = [os.path.join(d, f) for d, _, files in os.walk(root) for f in files]
     else:
@@ -30,21 +37,51 @@ def list_images(root: str, recursive: bool = True) -> List[str]:
     return sorted(p for p in paths if p.lower().endswith(EXTENSIONS))
 
 
-def read_image(path: str, resolution: int) -> Optional[torch.Tensor]:
-    """uint8 (3, R, R), or None when the file cannot be decoded."""
+def folder_fingerprint(root: str, recursive: bool = True) -> str:
+    """SHA-256 of the relative path, size and modification time (ns) of every image file under
+    ``root``: it changes when an image is added, removed, renamed or rewritten, so statistics cached
+    for a folder are recomputed when its contents change (not only its image count)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in list_images(root, recursive):
+        info = os.stat(path)
+        digest.update(f"{os.path.relpath(path, root)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """8-bit RGB: 16-bit grayscale scaled (not clipped to white), transparency composited on BACKGROUND."""
+    if img.mode in WIDE_GRAY:
+        wide = np.asarray(img).astype(np.float64)
+        img = Image.fromarray(np.clip(np.rint(wide * 255 / 65535), 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, BACKGROUND + (255,)), rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def decode_rgb(path: str) -> Optional[Image.Image]:
+    """The image of ``path`` as 8-bit RGB (:func:`to_rgb`), or None when the file cannot be decoded."""
     try:
         with Image.open(path) as img:
-            img = img.convert("RGBA").convert("RGB") if img.mode in ("P", "PA", "LA") else img.convert("RGB")
-            w, h = img.size
-            scale = resolution / min(w, h)
-            img = img.resize((max(resolution, round(w * scale)), max(resolution, round(h * scale))),
-                             Image.BICUBIC)
-            w, h = img.size
-            left, top = (w - resolution) // 2, (h - resolution) // 2
-            img = img.crop((left, top, left + resolution, top + resolution))
-            return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            return to_rgb(img)
+    except UNREADABLE:
         return None
+
+
+def read_image(path: str, resolution: int) -> Optional[torch.Tensor]:
+    """uint8 (3, R, R), or None when the file cannot be decoded."""
+    img = decode_rgb(path)
+    if img is None:
+        return None
+    w, h = img.size
+    scale = resolution / min(w, h)
+    img = img.resize((max(resolution, round(w * scale)), max(resolution, round(h * scale))), Image.BICUBIC)
+    w, h = img.size
+    left, top = (w - resolution) // 2, (h - resolution) // 2
+    img = img.crop((left, top, left + resolution, top + resolution))
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
 @register("folder")

@@ -97,7 +97,21 @@ def load_reference_stats(path: str | os.PathLike, feature_dim: int | None = None
         )
     if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
         raise SnganError(f"reference statistics {path} contain NaN or infinite values")
+    check_covariance(sigma, path)
     return ReferenceStats(mu.astype(np.float64), sigma.astype(np.float64), {**record, "source": str(path)})
+
+
+def check_covariance(sigma: np.ndarray, path: str | os.PathLike) -> None:
+    """A covariance is symmetric and positive semi-definite (up to rounding); anything else would make
+    the FID's matrix square root complex or meaningless."""
+    sigma = np.asarray(sigma, np.float64)
+    scale = max(float(np.abs(sigma).max()), 1e-300)
+    if not np.allclose(sigma, sigma.T, rtol=0, atol=1e-6 * scale):
+        raise SnganError(f"reference statistics {path}: sigma is not symmetric, so it is not a covariance")
+    lowest = float(np.linalg.eigvalsh((sigma + sigma.T) / 2).min())
+    if lowest < -1e-6 * scale:
+        raise SnganError(f"reference statistics {path}: sigma has a negative eigenvalue ({lowest:.3g}), so it is not "
+                         f"a covariance (positive semi-definite)")
 
 
 def cached_reference_stats(

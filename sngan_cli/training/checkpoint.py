@@ -2,13 +2,17 @@
 
 ``last.pt`` is replaced only once its successor is complete on disk (temp file, fsync, rename); the
 one it replaces is kept as ``previous.pt`` so a corrupt ``last.pt`` still leaves a good checkpoint.
+A checkpoint that cannot be read is never overwritten: a run falls back to ``previous.pt`` and moves
+the unreadable file aside (``last.pt.unreadable``), and with no readable checkpoint at all it refuses
+to start rather than begin again from step 0.
 """
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -17,6 +21,7 @@ from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 
 LAST, PREVIOUS = "last.pt", "previous.pt"
+UNREADABLE = ".unreadable"  # suffix of a checkpoint moved aside because it could not be read
 
 
 def save_checkpoint(state: Dict[str, Any], ckpt_dir: str) -> str:
@@ -26,29 +31,82 @@ def save_checkpoint(state: Dict[str, Any], ckpt_dir: str) -> str:
     return last
 
 
+def _why_unreadable(error: BaseException) -> str:
+    """One line saying why torch.load failed, without torch's advice to load with weights_only=False."""
+    if isinstance(error, pickle.UnpicklingError) or "Weights only load failed" in str(error):
+        detail = [line.strip() for line in str(error).splitlines()
+                  if line.strip() and not line.startswith(("Weights only load failed", "Check the documentation"))]
+        reason = detail[0] if detail else "it holds objects other than tensors and plain containers"
+        return (f"it holds more than tensors and plain containers ({reason[:200]}); sngan never runs code from a "
+                f"checkpoint, so it cannot be used")
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0][:200] if lines else 'the file is empty or truncated'}"
+
+
 def load_checkpoint_file(path: str, device: str = "cpu") -> Dict[str, Any]:
+    if os.path.isdir(path):
+        raise SnganError(f"checkpoint {path} is a directory, not a checkpoint file")
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise SnganError(f"checkpoint {path} does not exist") from None
     except Exception as e:
-        raise SnganError(f"checkpoint {path} cannot be read safely ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+        raise SnganError(f"checkpoint {path} cannot be read safely ({_why_unreadable(e)})") from None
     if not isinstance(ckpt, dict) or not {"step", "G", "D"} <= set(ckpt):
         raise SnganError(f"checkpoint {path} is not an sngan checkpoint (needs step, G, D)")
     return ckpt
 
 
-def find_resumable(ckpt_dir: str, device: str = "cpu") -> Optional[Dict[str, Any]]:
-    """The newest readable checkpoint in ckpt_dir (last.pt, else previous.pt), or None."""
+def find_resumable(ckpt_dir: str, device: str = "cpu", quarantine: bool = False) -> Optional[Dict[str, Any]]:
+    """The newest readable checkpoint in ckpt_dir (last.pt, else previous.pt), or None when there is none.
+
+    A checkpoint file that exists but cannot be read is an error unless an older one can be read: a
+    run must not start again from step 0 and overwrite it. With ``quarantine`` (the process that
+    goes on to write checkpoints), an unreadable ``last.pt`` behind a readable ``previous.pt`` is
+    renamed ``last.pt.unreadable``, so the next checkpoint does not rotate it into ``previous.pt``
+    in place of the good one.
+    """
+    unreadable: List[Tuple[str, str]] = []
     for name in (LAST, PREVIOUS):
         path = os.path.join(ckpt_dir, name)
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             continue
         try:
-            return load_checkpoint_file(path, device)
+            ckpt = load_checkpoint_file(path, device)
         except SnganError as e:
-            warnings.warn(f"{e}; trying the previous checkpoint")
+            unreadable.append((path, str(e)))
+            continue
+        for bad, why in unreadable:
+            moved = _move_aside(bad) if quarantine else None
+            warnings.warn(f"{why}; resuming from {path} (step {ckpt['step']})"
+                          + (f"; the unreadable file is kept as {moved}" if moved else ""))
+        return ckpt
+    if unreadable:
+        raise SnganError(f"{unreadable[0][1]}; {ckpt_dir} holds no readable checkpoint and this run will not start "
+                         f"again from step 0 over it: rerun once the file reads again (a transient error, a file from "
+                         f"a newer torch), or move {' and '.join(p for p, _ in unreadable)} elsewhere to start afresh, "
+                         f"or choose another name=...")
     return None
+
+
+def _move_aside(path: str) -> str:
+    """Rename an unreadable checkpoint to ``<name>.unreadable`` (``.unreadable.1``, ... if taken)."""
+    target, n = path + UNREADABLE, 0
+    while os.path.lexists(target):
+        n += 1
+        target = f"{path}{UNREADABLE}.{n}"
+    os.replace(path, target)
+    return target
+
+
+def load_weights(module: torch.nn.Module, state: Dict[str, Any], path: str, what: str) -> None:
+    """``module.load_state_dict(state)``; a mismatch (a config edited after training) names the file."""
+    try:
+        module.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        first = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+        raise SnganError(f"checkpoint {path}: its {what} weights do not fit the network its config describes "
+                         f"(was the config edited?): {first[:200]}") from None
 
 
 def rng_state() -> Dict[str, Any]:

@@ -34,7 +34,8 @@ from sngan_cli.models import build_pair
 from sngan_cli.models.latent import draw_z
 from sngan_cli.norms import build_normalizer, raw_weight, weight_layers
 from sngan_cli.training import speed
-from sngan_cli.training.checkpoint import config_differences, find_resumable, rng_state, save_checkpoint, set_rng_state
+from sngan_cli.training.checkpoint import (LAST, config_differences, find_resumable, load_weights, rng_state,
+                                           save_checkpoint, set_rng_state)
 from sngan_cli.training.distributed import SINGLE, Distributed, claim_free_gpu, device_for, from_environment
 from sngan_cli.training.guard import StopRequest, run_lock, write_status
 from sngan_cli.training.monitor import Monitor
@@ -253,11 +254,9 @@ class GAN:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict()}
 
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.opt_G.load_state_dict(state["opt_G"])
-        self.opt_D.load_state_dict(state["opt_D"])
+    def load_state_dict(self, state: Dict[str, Any], source: str = "the checkpoint") -> None:
+        for name, part in (("G", self.G), ("D", self.D), ("opt_G", self.opt_G), ("opt_D", self.opt_D)):
+            load_weights(part, state[name], source, name)
 
 
 def fixed_latent(gan: GAN, n: int, seed: int):
@@ -268,8 +267,8 @@ def fixed_latent(gan: GAN, n: int, seed: int):
     return z, y
 
 
-def resume_state(cfg: DictConfig, ckpt_dir: str) -> Optional[Dict[str, Any]]:
-    ckpt = find_resumable(ckpt_dir)
+def resume_state(cfg: DictConfig, ckpt_dir: str, quarantine: bool = False) -> Optional[Dict[str, Any]]:
+    ckpt = find_resumable(ckpt_dir, quarantine=quarantine)
     if ckpt is None:
         return None
     differences = config_differences(ckpt["config"], OmegaConf.to_container(cfg, resolve=True), RESUMABLE_KEYS)
@@ -293,21 +292,23 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
         device = device_for(dist, resolve_device(cfg.device))
         if cfg.device == "cuda:free" and not dist.enabled:
             device = claim_free_gpu(held)  # held until this run ends, or its process dies
-        resumed = resume_state(cfg, ckpt_dir)  # every rank reads the same file; nobody writes yet
+        # every rank reads the same file; only rank 0 moves an unreadable one aside
+        resumed = resume_state(cfg, ckpt_dir, quarantine=dist.is_main)
         if resumed is not None and resumed["step"] >= cfg.train.steps:
             log.info("%s is already trained to step %d", run_dir, resumed["step"])
             if dist.is_main:
                 write_status(run_dir, "finished", int(resumed["step"]))
             return {"step": int(resumed["step"]), "run_dir": run_dir}
         step = int(resumed["step"]) if resumed is not None else 0
+        saved = {"step": step}  # the step of the last checkpoint on disk, updated by each new one
         if dist.is_main:
             write_status(run_dir, "running", step)
         try:
             with StopRequest() as stop:
-                step = _train_from(cfg, run_dir, resumed, stop, dist, device)
+                step = _train_from(cfg, run_dir, resumed, stop, dist, device, saved)
         except Exception as e:
             if dist.is_main:
-                write_status(run_dir, "failed", step, f"{type(e).__name__}: {e}")
+                _record_failure(run_dir, saved["step"], e)
             raise
         if stop.requested:
             if dist.is_main:
@@ -319,6 +320,15 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
             write_status(run_dir, "finished", step)
     log.info("finished %s at step %d", run_dir, step)
     return {"step": step, "run_dir": run_dir}
+
+
+def _record_failure(run_dir: str, step: int, error: Exception) -> None:
+    """status.json says failed, at the step of the last good checkpoint; when even that cannot be
+    written (a full disk), the "running" status of that checkpoint stays, and the error goes on."""
+    try:
+        write_status(run_dir, "failed", step, f"{type(error).__name__}: {error}")
+    except SnganError as e:
+        log.error("%s", e)
 
 
 def _on_main(dist: Distributed, fn: Callable[[], Any]) -> Any:
@@ -340,7 +350,8 @@ def _on_main(dist: Distributed, fn: Callable[[], Any]) -> Any:
 
 
 def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]], stop: StopRequest,
-                dist: Distributed = SINGLE, device: Optional[torch.device] = None) -> int:
+                dist: Distributed = SINGLE, device: Optional[torch.device] = None,
+                saved: Optional[Dict[str, int]] = None) -> int:
     """Build the run (D -> normalizer -> checkpoint -> optimizers -> compile), then loop; return the last step."""
     device = device or device_for(dist, resolve_device(cfg.device))
     speed.configure_backends(cfg.train.tf32, device)
@@ -355,7 +366,7 @@ def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]]
                           scaling=cfg.arch.data_scaling)
     start = 0
     if resumed is not None:
-        gan.load_state_dict(resumed)
+        gan.load_state_dict(resumed, os.path.join(ckpt_dir, LAST))
         batches.load_state_dict(resumed["data"])
         start = int(resumed["step"])
         _restore_rng(cfg, resumed, dist, start)
@@ -369,6 +380,9 @@ def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]]
             save_checkpoint({"step": step, **gan.state_dict(), "num_classes": gan.num_classes,
                              "data": batches.state_dict(), "rng": rngs[0], **extra,
                              "config": OmegaConf.to_container(cfg, resolve=True), "version": __version__}, ckpt_dir)
+            write_status(run_dir, "running", step)  # status.json names the last good checkpoint's step
+        if saved is not None:
+            saved["step"] = step
         dist.barrier()  # nobody goes on (or reads it back) before the checkpoint is complete
 
     restores = 0
@@ -399,12 +413,20 @@ def _restore_after_nan(cfg: DictConfig, gan: GAN, batches: BatchStream, ckpt_dir
     ckpt = find_resumable(ckpt_dir) if cfg.train.on_nan == "restore" else None
     if ckpt is None or restores >= MAX_RESTORES:
         raise error
-    gan.load_state_dict(ckpt)
+    gan.load_state_dict(ckpt, ckpt_dir)
     batches.load_state_dict(ckpt["data"])
     new_seed = cfg.seed + 1_000_003 * (restores + 1) + int(ckpt["step"])
     seed_everything(new_seed + RANK_SEED_STRIDE * gan.dist.rank)
     log.warning("%s; restored step %d and continuing with seed %d", error, ckpt["step"], new_seed)
     return int(ckpt["step"])
+
+
+def _kept(run_dir: str) -> str:
+    """What a stopped run leaves to resume from: the last good checkpoint, or nothing yet."""
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    if os.path.exists(os.path.join(ckpt_dir, LAST)):
+        return f"the last good checkpoint is kept in {ckpt_dir}"
+    return "no checkpoint had been written yet, so nothing is kept"
 
 
 def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: int,
@@ -441,7 +463,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                 bad = [k for k, v in means.items() if not np.isfinite(v)]
                 if bad:
                     raise NonFiniteLoss(f"non-finite {', '.join(bad)} between steps {step - counted + 1} and {step}; "
-                                     f"the last good checkpoint is kept in {os.path.join(run_dir, 'checkpoints')}")
+                                        f"{_kept(run_dir)}")
                 if monitor is not None:
                     means["time/step_s"] = monitor.progress(step, means)
                     monitor.scalars(step, {**means, **gan.sigmas()})
@@ -458,8 +480,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                     monitor.scalars(step, evaluate(gan, step))
             if ckpt_now:
                 if sums and not all(torch.isfinite(v).all() for v in sums.values()):
-                    raise NonFiniteLoss(f"non-finite loss before step {step}; the last good checkpoint is kept in "
-                                     f"{os.path.join(run_dir, 'checkpoints')}")
+                    raise NonFiniteLoss(f"non-finite loss before step {step}; {_kept(run_dir)}")
                 checkpoint(step)
             if stopping:
                 break

@@ -159,3 +159,9 @@ def test_sample_through_the_cli(tiny_checkpoint, tmp_path):
     proc = run_sngan("sample", f"ckpt={tiny_checkpoint}", "n=3", "out=cli", "format=npz", cwd=str(tmp_path))
     assert "wrote" in proc.stdout
     assert np.array_equal(read_npz(tmp_path / "cli")["images"], read_npz(tmp_path / "in_process")["images"])
+
+
+def test_the_message_names_the_first_file_without_a_double_slash(tiny_checkpoint, tmp_path, capsys):
+    sample.main([f"ckpt={tiny_checkpoint}", "n=2", f"out={tmp_path / 'pngs'}/", "device=cpu"])
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'pngs' / '000000.png'}" in out and "//" not in out

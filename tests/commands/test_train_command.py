@@ -42,6 +42,9 @@ def test_multirun_of_two_runs(tmp_path):
     ("train.batch_size=0", "train.batch_size=0 is not allowed"),
     ("dataset.resolution=20", "dataset.resolution=20 does not fit arch=cnn"),
     ("name=../../escape", "not allowed"),
+    ("name=" + "n" * 300, "at most 100"),
+    ("norm=schema", "norm.name has no value"),
+    ("setting.lr=nan", "setting.lr=nan is not allowed: it must be a finite number"),
 ])
 def test_bad_input_is_a_clean_error(override, expected, tmp_path):
     proc = run_sngan("train", *TINY, *STEPS, override, cwd=str(tmp_path), check=False)

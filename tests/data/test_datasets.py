@@ -103,3 +103,48 @@ def test_data_scaling_of_each_reference_code():
 def test_a_split_the_dataset_lacks_is_refused_naming_it(tmp_path):
     with pytest.raises(SnganError, match="dataset.split=valid is not a split of stl10"):
         load_dataset("stl10", str(tmp_path), 48, download=False, split="valid")
+
+
+def _sixteen_bit_gray(path, level):
+    Image.fromarray(np.full((8, 8), level, dtype=np.uint16)).save(path)
+    assert Image.open(path).mode in ("I;16", "I")
+
+
+@pytest.mark.parametrize("level,expected", [(0, 0), (32896, 128), (65535, 255), (257 * 40, 40)])
+def test_a_16_bit_png_is_scaled_to_8_bits_in_training_and_eval(level, expected, tmp_path):
+    from sngan_cli.evaluation import folder_batches
+
+    _sixteen_bit_gray(tmp_path / "gray16.png", level)
+    trained_on = load_dataset("folder", root=str(tmp_path), resolution=8).images
+    scored = next(folder_batches(str(tmp_path)))
+    assert trained_on.unique().tolist() == [expected]
+    assert torch.equal(trained_on, scored)
+
+
+def test_transparency_is_composited_on_white_in_training_and_eval(tmp_path):
+    from sngan_cli.evaluation import folder_batches
+
+    rgba = np.zeros((8, 8, 4), dtype=np.uint8)
+    rgba[..., 0] = 200  # red under the alpha
+    rgba[:, :4, 3] = 255  # left half opaque, right half fully transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    trained_on = load_dataset("folder", root=str(tmp_path), resolution=8).images[0]
+    scored = next(folder_batches(str(tmp_path)))[0]
+    assert torch.equal(trained_on, scored)
+    assert trained_on[:, :, :4].flatten(1).unique(dim=1).tolist() == [[200], [0], [0]]
+    assert (trained_on[:, :, 4:] == 255).all()  # white, not the red hidden under alpha 0
+
+
+def test_the_folder_fingerprint_follows_the_contents(tmp_path):
+    import os
+
+    from sngan_cli.data.folder import folder_fingerprint
+
+    for i in range(3):
+        Image.fromarray(np.full((8, 8, 3), i, dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    before = folder_fingerprint(str(tmp_path))
+    Image.fromarray(np.full((8, 8, 3), 99, dtype=np.uint8)).save(tmp_path / "1.png")  # replaced, same count
+    os.utime(tmp_path / "1.png", ns=(1, 1))
+    replaced = folder_fingerprint(str(tmp_path))
+    (tmp_path / "notes.txt").write_text("not an image")
+    assert before != replaced == folder_fingerprint(str(tmp_path))

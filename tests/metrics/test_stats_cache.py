@@ -125,3 +125,12 @@ def test_unreadable_user_files_are_reported_clearly(tmp_path: Path, content: byt
         path.write_bytes(content)
     with pytest.raises(SnganError, match="cannot read reference statistics"):
         load_reference_stats(path)
+
+
+@pytest.mark.parametrize("sigma, message", [(-np.eye(3), "negative eigenvalue"),
+                                            (np.triu(np.ones((3, 3))), "not symmetric")])
+def test_a_sigma_that_is_not_a_covariance_is_refused(tmp_path: Path, sigma: np.ndarray, message: str) -> None:
+    path = tmp_path / "ref.npz"
+    np.savez(path, mu=np.zeros(3), sigma=sigma)
+    with pytest.raises(SnganError, match=f"{path}.*{message}"):
+        load_reference_stats(path)

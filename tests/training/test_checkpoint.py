@@ -25,7 +25,7 @@ def test_failed_write_leaves_nothing_partial(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", fail)
-    with pytest.raises(SnganError, match="could not write .*last.pt: No space left on device"):
+    with pytest.raises(SnganError, match="could not write .*last.pt: no space left on device"):
         save_checkpoint({"step": 2, "G": {}, "D": {}}, str(tmp_path))
     monkeypatch.undo()
     assert sorted(os.listdir(tmp_path)) == ["last.pt"]
@@ -63,3 +63,87 @@ def test_config_differences():
     saved = {"train": {"steps": 10, "batch_size": 64}, "norm": {"name": "spectral"}}
     now = {"train": {"steps": 20, "batch_size": 32}, "norm": {"name": "spectral"}}
     assert config_differences(saved, now, ignore=("train.steps",)) == ["train.batch_size: 64 -> 32"]
+
+
+def test_an_unreadable_last_with_no_readable_previous_refuses_to_start(tmp_path):
+    (tmp_path / "last.pt").write_bytes(b"a checkpoint from a newer torch")
+    with pytest.raises(SnganError, match=r"last\.pt cannot be read.*no readable checkpoint.*move .*last\.pt"):
+        find_resumable(str(tmp_path), quarantine=True)
+    assert (tmp_path / "last.pt").read_bytes() == b"a checkpoint from a newer torch"
+
+
+def test_a_run_with_an_unreadable_checkpoint_refuses_and_never_overwrites_it(tmp_path, tiny_cfg):
+    from sngan_cli.training.loop import train
+
+    ckpt_dir = tmp_path / "run" / "checkpoints"
+    ckpt_dir.mkdir(parents=True)
+    (ckpt_dir / "last.pt").write_bytes(b"\x00" * 64)
+    with pytest.raises(SnganError, match="no readable checkpoint"):
+        train(tiny_cfg("train.steps=1"), str(tmp_path / "run"))
+    assert (ckpt_dir / "last.pt").read_bytes() == b"\x00" * 64
+    assert sorted(os.listdir(ckpt_dir)) == ["last.pt"]
+
+
+def test_after_a_fallback_the_unreadable_last_is_quarantined_and_previous_kept(tmp_path):
+    save_checkpoint({"step": 1, "G": {}, "D": {}}, str(tmp_path))
+    save_checkpoint({"step": 2, "G": {}, "D": {}}, str(tmp_path))
+    (tmp_path / "last.pt").write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match=r"last\.pt\.unreadable"):
+        assert find_resumable(str(tmp_path), quarantine=True)["step"] == 1
+    save_checkpoint({"step": 3, "G": {}, "D": {}}, str(tmp_path))  # the next checkpoint of the resumed run
+    assert load_checkpoint_file(str(tmp_path / "previous.pt"))["step"] == 1  # the good backup survives
+    assert load_checkpoint_file(str(tmp_path / "last.pt"))["step"] == 3
+    assert (tmp_path / "last.pt.unreadable").read_bytes() == b"truncated"
+
+
+def test_a_zero_byte_last_falls_back_to_previous(tmp_path):
+    save_checkpoint({"step": 1, "G": {}, "D": {}}, str(tmp_path))
+    save_checkpoint({"step": 2, "G": {}, "D": {}}, str(tmp_path))
+    (tmp_path / "last.pt").write_bytes(b"")
+    with pytest.warns(UserWarning, match="empty or truncated"):
+        assert find_resumable(str(tmp_path))["step"] == 1
+
+
+def test_the_weights_only_refusal_does_not_advise_turning_it_off(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"step": 1, "G": Evil(), "D": {}}, str(path), pickle_module=pickle)
+    with pytest.raises(SnganError) as error:
+        load_checkpoint_file(str(path))
+    message = str(error.value)
+    assert "never runs code" in message and "posix.system" in message
+    assert "set to `False`" not in message and "Re-running" not in message and "PyTorch 2.6" not in message
+
+
+class _DiskFillsUp:
+    """A file on a disk that fills up after ``room`` bytes: the write fails as the kernel's does."""
+
+    def __init__(self, f, room):
+        self.f, self.room = f, room
+
+    def write(self, data):
+        if len(data) > self.room:
+            raise OSError(28, "No space left on device")
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+def test_a_full_disk_during_a_checkpoint_says_so_and_names_the_file(tmp_path, monkeypatch):
+    from sngan_cli import atomic
+
+    save_checkpoint({"step": 1, "G": {}, "D": {}}, str(tmp_path))
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: _DiskFillsUp(real_fdopen(fd, mode), 300))
+    with pytest.raises(SnganError, match=r"could not write .*last\.pt: no space left on device"):
+        save_checkpoint({"step": 2, "G": {"w": torch.zeros(10_000)}, "D": {}}, str(tmp_path))
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["last.pt"]
+    assert load_checkpoint_file(str(tmp_path / "last.pt"))["step"] == 1

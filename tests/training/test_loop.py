@@ -266,3 +266,32 @@ def test_every_update_refreshes_once_per_d_update(tiny_cfg):
         gan.g_step()
         seen.append(not torch.equal(before, first.u))
     assert seen == [True, False] * 3
+
+
+def test_a_non_finite_loss_before_any_checkpoint_does_not_claim_one_is_kept(tiny_cfg, tmp_path, monkeypatch):
+    real_g_step = GAN.g_step
+    monkeypatch.setattr(GAN, "g_step", lambda self: {"loss/G": real_g_step(self)["loss/G"] * float("nan")})
+    with pytest.raises(SnganError) as error:
+        train(tiny_cfg("train.steps=4", "train.ckpt_every=4"), str(tmp_path))
+    assert "no checkpoint had been written yet" in str(error.value)
+    assert "last good checkpoint is kept" not in str(error.value)
+
+
+def test_status_records_the_last_good_step_when_a_checkpoint_cannot_be_written(tiny_cfg, tmp_path, monkeypatch):
+    import json
+
+    from sngan_cli.training import loop
+
+    real_save, calls = loop.save_checkpoint, []
+
+    def save_until_the_disk_is_full(state, ckpt_dir):
+        calls.append(state["step"])
+        if len(calls) > 1:
+            raise SnganError(f"could not write {ckpt_dir}/last.pt: no space left on device")
+        return real_save(state, ckpt_dir)
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_until_the_disk_is_full)
+    with pytest.raises(SnganError, match="no space left"):
+        train(tiny_cfg("train.steps=6", "train.ckpt_every=2", "train.sample_every=6"), str(tmp_path))
+    status = json.loads((tmp_path / "status.json").read_text())
+    assert status["status"] == "failed" and status["step"] == 2 and "no space left" in status["error"]
