@@ -214,7 +214,8 @@ def check_values(cfg) -> None:
     """Every key has a value and every number is finite, whatever the key (new ones included)."""
     from omegaconf import OmegaConf
 
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    own = {key: cfg[key] for key in cfg if key != "hydra"}  # Hydra's own node is Hydra's to fill
+    missing = sorted(OmegaConf.missing_keys(OmegaConf.create(own)))
     if missing:
         key = missing[0]
         group = key.split(".")[0]
@@ -222,7 +223,9 @@ def check_values(cfg) -> None:
             raise SnganError(f"{key} has no value: choose a {group} with {group}=NAME ({group}=schema is the typed "
                              f"schema the {group} options extend, not an option itself)")
         raise SnganError(f"{key} has no value: set {key}=...")
-    for key, value in _leaves(OmegaConf.to_container(cfg, resolve=True)):
+    resolved = OmegaConf.to_container(cfg, resolve=True) if "hydra" not in cfg else {
+        key: OmegaConf.to_container(cfg[key], resolve=True) if OmegaConf.is_config(cfg[key]) else cfg[key] for key in own}
+    for key, value in _leaves(resolved):
         if isinstance(value, float) and not math.isfinite(value):
             raise SnganError(f"{key}={value} is not allowed: it must be a finite number")
 
