@@ -214,8 +214,9 @@ def check_values(cfg) -> None:
     """Every key has a value and every number is finite, whatever the key (new ones included)."""
     from omegaconf import OmegaConf
 
-    own = {key: cfg[key] for key in cfg if key != "hydra"}  # Hydra's own node is Hydra's to fill
-    missing = sorted(OmegaConf.missing_keys(OmegaConf.create(own)))
+    # Hydra's own node (present when composed with return_hydra_config) is Hydra's to check
+    ours = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    missing = sorted(OmegaConf.missing_keys(ours))
     if missing:
         key = missing[0]
         group = key.split(".")[0]
@@ -223,9 +224,7 @@ def check_values(cfg) -> None:
             raise SnganError(f"{key} has no value: choose a {group} with {group}=NAME ({group}=schema is the typed "
                              f"schema the {group} options extend, not an option itself)")
         raise SnganError(f"{key} has no value: set {key}=...")
-    resolved = OmegaConf.to_container(cfg, resolve=True) if "hydra" not in cfg else {
-        key: OmegaConf.to_container(cfg[key], resolve=True) if OmegaConf.is_config(cfg[key]) else cfg[key] for key in own}
-    for key, value in _leaves(resolved):
+    for key, value in _leaves(OmegaConf.to_container(ours, resolve=True)):
         if isinstance(value, float) and not math.isfinite(value):
             raise SnganError(f"{key}={value} is not allowed: it must be a finite number")
 

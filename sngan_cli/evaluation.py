@@ -104,6 +104,9 @@ def reference_from_argument(reference: str, detector: Detector, protocol: Protoc
     if os.path.isdir(reference):
         return dataset_reference(detector, {"name": "folder", "root": reference, "resolution": resolution,
                                             "download": False}, protocol)
+    if os.path.lexists(reference) or os.sep in reference:  # a path, not a dataset name
+        raise SnganError(f"reference={reference} is neither a directory of images nor a .npz file"
+                         f"{'' if os.path.lexists(reference) else ' (it does not exist)'}")
     return dataset_reference(detector, {"name": reference, "root": data_root, "resolution": resolution}, protocol)
 
 

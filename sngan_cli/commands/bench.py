@@ -135,6 +135,8 @@ def main(argv: List[str]) -> None:
 
     device = resolve_device(o["device"])
     names = norm_list(o["norms"])
+    if os.path.exists(o["out"]) and not os.path.isdir(o["out"]):  # refused before the timing, not after
+        raise SnganError(f"out={o['out']} is a file; give a directory")
     results = []
     cfg = None
     for norm in names:

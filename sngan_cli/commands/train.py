@@ -118,7 +118,7 @@ def precheck(argv: List[str]) -> None:
     if any(arg.startswith("-") for arg in argv):  # -m, --help, --cfg ...: Hydra's business
         return
     from hydra import compose, initialize_config_module
-    from hydra.errors import HydraException
+    from hydra.errors import HydraException, OverrideParseException
     from omegaconf.errors import OmegaConfBaseException
 
     from sngan_cli.config import validate
@@ -127,10 +127,23 @@ def precheck(argv: List[str]) -> None:
     try:
         with initialize_config_module("sngan_cli.conf", version_base="1.3"):
             cfg = compose("train", overrides=overrides)
+    except OverrideParseException as e:
+        raise SnganError(_unparsable(e, overrides)) from None
     except (HydraException, OmegaConfBaseException) as e:
         raise SnganError(_one_line(e)) from None
     validate(cfg)
     check_run_dir(argv)
+
+
+QUOTING = ("quote a value with non-ASCII letters or any of , [ ] { } ( ) ' \" = : $ \\ for Hydra, inside the "
+           "shell's quotes: 'dataset.root=\"/data/my images, 2018\"'")
+
+
+def _unparsable(error: Exception, overrides: List[str]) -> str:
+    """The override Hydra could not parse, and how to quote it (README: paths with spaces)."""
+    text = str(error)
+    given = next((arg for arg in overrides if arg in text), None)
+    return f"{given or _one_line(error)} cannot be parsed as an override: {QUOTING}"
 
 
 def check_run_dir(argv: List[str]) -> None:

@@ -83,8 +83,10 @@ def load_reference_stats(path: str | os.PathLike, feature_dim: int | None = None
                 )
             mu, sigma = f["mu"], f["sigma"]
             record = json.loads(str(f["record"])) if "record" in f.files else {}
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise SnganError(f"cannot read reference statistics {path}: {err}") from err
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        why = ("it is not an .npz of arrays (numpy reads it as pickled objects, which sngan never loads)"
+               if "pickle" in str(err) else str(err).splitlines()[0] if str(err) else type(err).__name__)
+        raise SnganError(f"cannot read reference statistics {path}: {why}") from None
 
     dim = mu.shape[0] if mu.ndim == 1 else None
     if dim is None or sigma.shape != (dim, dim):

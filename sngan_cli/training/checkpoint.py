@@ -34,10 +34,10 @@ def save_checkpoint(state: Dict[str, Any], ckpt_dir: str) -> str:
 def _why_unreadable(error: BaseException) -> str:
     """One line saying why torch.load failed, without torch's advice to load with weights_only=False."""
     if isinstance(error, pickle.UnpicklingError) or "Weights only load failed" in str(error):
-        detail = [line.strip() for line in str(error).splitlines()
-                  if line.strip() and not line.startswith(("Weights only load failed", "Check the documentation"))]
-        reason = detail[0] if detail else "it holds objects other than tensors and plain containers"
-        return (f"it holds more than tensors and plain containers ({reason[:200]}); sngan never runs code from a "
+        detail = [line.strip() for line in str(error).splitlines() if line.strip() and not line.startswith(
+            ("Weights only load failed", "Check the documentation", "Please file an issue"))]
+        reason = detail[0] if detail else "objects other than tensors and plain containers"
+        return (f"not a file of tensors and plain containers: {reason[:200]}; sngan never runs code from a "
                 f"checkpoint, so it cannot be used")
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return f"{type(error).__name__}: {lines[0][:200] if lines else 'the file is empty or truncated'}"

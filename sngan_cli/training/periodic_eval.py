@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from sngan_cli import SnganError
 from sngan_cli.evaluation import dataset_reference, detector_name, make_detector, score_batches, write_json
 from sngan_cli.images import to_uint8
 from sngan_cli.metrics import get_protocol
@@ -31,8 +32,14 @@ class PeriodicEvaluator:
         self.summary_path = os.path.join(run_dir, "metrics_summary.json")
         self.summary: Dict[str, Any] = {}
         if os.path.exists(self.summary_path):
-            with open(self.summary_path) as f:
-                self.summary = json.load(f)
+            try:
+                with open(self.summary_path) as f:
+                    self.summary = json.load(f)
+            except (OSError, ValueError) as e:
+                raise SnganError(f"{self.summary_path} cannot be read ({type(e).__name__}: {e}); move it away to "
+                                 f"start a new summary of this run's evaluations") from None
+            if not isinstance(self.summary, dict):
+                raise SnganError(f"{self.summary_path} is not a summary of evaluations (a JSON object); move it away")
 
     @torch.no_grad()
     def _images(self, gan, z: torch.Tensor, y: Optional[torch.Tensor]):

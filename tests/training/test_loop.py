@@ -295,3 +295,10 @@ def test_status_records_the_last_good_step_when_a_checkpoint_cannot_be_written(t
         train(tiny_cfg("train.steps=6", "train.ckpt_every=2", "train.sample_every=6"), str(tmp_path))
     status = json.loads((tmp_path / "status.json").read_text())
     assert status["status"] == "failed" and status["step"] == 2 and "no space left" in status["error"]
+
+
+def test_a_corrupt_evaluation_summary_is_one_line_and_kept(tiny_cfg, tmp_path):
+    (tmp_path / "metrics_summary.json").write_text('{"final": ')
+    with pytest.raises(SnganError, match=r"metrics_summary\.json cannot be read"):
+        train(tiny_cfg("train.steps=2", "train.eval_every=2", "eval.n_generated=40"), str(tmp_path))
+    assert (tmp_path / "metrics_summary.json").read_text() == '{"final": '
