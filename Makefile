@@ -18,7 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sngan train $(DEMO_ARGS)
-	$(BIN)/sngan eval run=outputs/digits/cnn-spectral-hinge-C/seed0-demo
+	$(BIN)/sngan eval run=outputs/digits/cnn-spectral-hinge-C/seed0-demo overwrite=true
 	@echo
 	@echo "Samples:     outputs/digits/cnn-spectral-hinge-C/seed0-demo/samples/"
 	@echo "TensorBoard: $(BIN)/tensorboard --logdir outputs/digits/cnn-spectral-hinge-C/seed0-demo"
