@@ -123,7 +123,8 @@ class GAN:
         self.penalty = speed.compiled(self.normalizer.penalty, cfg.train.compile and penalty, graphs and penalty)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         # a normalizer that refreshes D's weights at every call (spectral norm's every_forward) needs
-        # the calls as they are: one per batch, each computing its own normalized weights
+        # the calls as they are: one per batch, each computing its own normalized weights (with no
+        # layers listed, speed.weights_once shares nothing)
         per_call = self.normalizer.refreshes_per_forward
         self.d_one_call = one_d_call(self.D, device) and not per_call
         self.d_normalized = [] if per_call else speed.parametrized_layers(self.D)
@@ -135,11 +136,6 @@ class GAN:
         """D's normalized weights computed once for the whole D update and shared by the loss and the
         penalty (speed.weights_once). Compiled steps leave it to ``d_loss``, inside the graph."""
         return contextlib.nullcontext() if self.compiled else speed.weights_once(self.d_normalized)
-
-    def weights_shared(self):
-        """``speed.weights_once`` of D's normalized weights, unless the normalizer refreshes them at
-        every call (then each call computes its own)."""
-        return speed.weights_once(self.d_normalized) if self.d_normalized else contextlib.nullcontext()
 
     def latent(self, n: int):
         z = draw_z(n, self.z_dim, self.z_distribution, self.device)
@@ -188,7 +184,7 @@ class GAN:
         """D's loss (fp32) on a real and a fake batch; ``d_loss_fn`` runs it, compiled or not. D's
         normalized weights are computed first, in fp32, before autocast (eager: already done by
         ``weights_once`` for the whole update, and reused)."""
-        with self.weights_shared():
+        with speed.weights_once(self.d_normalized):
             with self.autocast():
                 real_logits, fake_logits = self.d_logits(real, real_y, fake, fake_y)
         return self.loss.d(real_logits.float(), fake_logits.float())
@@ -217,7 +213,7 @@ class GAN:
     def g_loss(self, z: torch.Tensor, y: Optional[torch.Tensor]) -> torch.Tensor:
         """G's loss (fp32) on D's logits of G(z); ``g_loss_fn`` runs it, compiled or not. D's
         normalized weights are computed once, in fp32, before autocast."""
-        with self.weights_shared():
+        with speed.weights_once(self.d_normalized):
             with self.autocast():
                 logits = self.D(self.G(z, y), y)
         return self.loss.g(logits.float())
