@@ -51,15 +51,16 @@ def compose(overrides):
 def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=(), d_calls_as_on_gpu=False):
     from sngan_cli.data import load_dataset
     from sngan_cli.data.batches import BatchStream
-    from sngan_cli.training.loop import GAN, one_d_call
+    from sngan_cli.training import speed
+    from sngan_cli.training.loop import GAN
 
     cfg = compose(["dataset=digits", f"dataset.resolution={resolution}", f"arch={arch}", f"norm={norm}",
                    "loss=standard", "setting=C", f"setting.n_dis={n_dis}", f"arch.width={width}",
                    f"train.batch_size={batch}", *extra])
     data = load_dataset("digits", "data", resolution)
     gan = GAN(cfg, data.num_classes, device)
-    if d_calls_as_on_gpu:  # count on the CPU what a GPU run does: real and fake in one D call
-        gan.d_one_call = one_d_call(gan.D, torch.device("cuda"))
+    # d_calls_as_on_gpu: count on the CPU what a GPU run does (real and fake in one D call)
+    speed.accelerate(gan, cfg.train, d_once=speed.one_d_call(gan.D, torch.device("cuda")) if d_calls_as_on_gpu else None)
     batches = BatchStream(data, batch, 0, device)
     sums = {}
 

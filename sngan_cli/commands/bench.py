@@ -80,10 +80,12 @@ def _sync(device: torch.device) -> None:
 
 def time_updates(cfg, device: torch.device, steps: int, warmup: int, seed: int) -> List[float]:
     """Seconds of each of ``steps`` generator updates (n_dis D updates + one G update) after ``warmup``."""
+    from sngan_cli.training import speed
     from sngan_cli.training.loop import GAN, seed_everything
 
     seed_everything(seed)
     gan = GAN(cfg, 0, device)
+    speed.accelerate(gan, cfg.train)  # as training runs it
     real = torch.rand(cfg.train.batch_size, 3, cfg.dataset.resolution, cfg.dataset.resolution, device=device) * 2 - 1
     times = []
     for i in range(warmup + steps):

@@ -29,7 +29,7 @@ import fcntl
 import logging
 import os
 import tempfile
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 import torch
 import torch.distributed as dist
@@ -124,6 +124,23 @@ class Distributed:
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier(group=self.cpu_group)
+
+    def on_main(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` on rank 0; the other ranks get its result, or raise its error (SnganError)."""
+        if not self.enabled:
+            return fn()
+        result, error = None, None
+        if self.is_main:
+            try:
+                result = fn()
+            except SnganError as e:
+                error = e
+        result, message = self.broadcast_object((result, None if error is None else str(error)))
+        if error is not None:
+            raise error
+        if message is not None:
+            raise SnganError(message)
+        return result
 
 
 SINGLE = Distributed()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,8 @@ from typing import Dict, Iterator, Optional
 
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -71,6 +74,15 @@ class StopRequest:
 def write_status(run_dir: str, status: str, step: int, error: Optional[str] = None) -> None:
     record = {"status": status, "step": step, **({"error": error} if error else {})}
     atomic_write(os.path.join(run_dir, "status.json"), lambda f: f.write(json.dumps(record).encode()))
+
+
+def record_failure(run_dir: str, step: int, error: Exception) -> None:
+    """status.json says failed, at the step of the last good checkpoint; when even that cannot be
+    written (a full disk), the "running" status of that checkpoint stays, and the error goes on."""
+    try:
+        write_status(run_dir, "failed", step, f"{type(error).__name__}: {error}")
+    except SnganError as e:
+        log.error("%s", e)
 
 
 def read_status(run_dir: str) -> Optional[Dict]:

@@ -168,38 +168,15 @@ def test_learning_rate_schedule_and_run_length_of_each_setting(setting, tiny_cfg
     assert lrs == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
-def test_one_d_call_only_on_a_gpu_and_never_for_a_batch_normalized_d(tiny_cfg):
-    from sngan_cli.training.loop import one_d_call
-
-    for norm, on_gpu in (("spectral", True), ("layer", True), ("batch", False)):
-        D = GAN(tiny_cfg(f"norm={norm}"), 10, torch.device("cpu")).D
-        assert one_d_call(D, torch.device("cuda")) is on_gpu
-        assert one_d_call(D, torch.device("cpu")) is False
-
-
-@pytest.mark.parametrize("overrides", [["norm=spectral"], ["norm=layer"], ["arch=resnet", "arch.conditional=true"]])
-@pytest.mark.parametrize("one_call", [True, False])
-def test_real_and_fake_logits_are_the_same_in_one_call_or_two(overrides, one_call, tiny_cfg):
-    # (spectral norm's power iteration once per update: with every_forward each call has its own sigma,
-    # and D is always called once per batch)
-    gan = GAN(tiny_cfg(*overrides, "norm.power_iteration=every_update"), 10, torch.device("cpu"))
-    gan.d_one_call = one_call  # what a GPU run chooses for these D
-    torch.manual_seed(0)
-    real, fake = torch.rand(8, 3, 16, 16) * 2 - 1, torch.rand(8, 3, 16, 16) * 2 - 1
-    y_real, y_fake = (torch.randint(10, (8,)), torch.randint(10, (8,))) if gan.num_classes else (None, None)
-    batch_sizes = []
-    hook = gan.D.register_forward_hook(lambda module, args, out: batch_sizes.append(len(args[0])))
-    real_logits, fake_logits = gan.d_logits(real, y_real, fake, y_fake)
-    hook.remove()
-    assert batch_sizes == ([16] if one_call else [8, 8])
-    assert torch.allclose(real_logits, gan.D(real, y_real), atol=1e-5)
-    assert torch.allclose(fake_logits, gan.D(fake, y_fake), atol=1e-5)
-
-
+@pytest.mark.parametrize("accelerated", [False, True])
 @pytest.mark.parametrize("norm", ["spectral", "spectral_gamma", "gp"])
-def test_g_step_computes_g_gradients_only_and_the_same_as_a_full_backward(norm, tiny_cfg):
+def test_g_step_computes_g_gradients_only_and_the_same_as_a_full_backward(norm, accelerated, tiny_cfg):
     # (every_update: the reference backward's D call below must see the g_step's sigma)
-    gan = GAN(tiny_cfg(f"norm={norm}", "norm.power_iteration=every_update"), 10, torch.device("cpu"))
+    from sngan_cli.training import speed
+
+    cfg = tiny_cfg(f"norm={norm}", "norm.power_iteration=every_update")
+    gan = GAN(cfg, 10, torch.device("cpu"))
+    cached = speed.accelerate(gan, cfg.train).cached if accelerated else []  # the plain step, or the run's
     gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
     d_grads = [None if p.grad is None else p.grad.clone() for p in gan.D.parameters()]
     rng, g_before = torch.get_rng_state(), {k: v.clone() for k, v in gan.G.state_dict().items()}
@@ -212,7 +189,7 @@ def test_g_step_computes_g_gradients_only_and_the_same_as_a_full_backward(norm, 
     gan.G.load_state_dict(g_before)  # before G's update
     z, y = gan.latent(gan.g_batch_size)
     gan.G.zero_grad(set_to_none=True)
-    with gan.weights_once():
+    with speed.weights_once(cached):
         gan.loss.g(gan.D(gan.G(z, y), y)).backward()
     for p, g in zip(gan.G.parameters(), g_grads):
         assert torch.equal(p.grad, g)
@@ -280,9 +257,9 @@ def test_a_non_finite_loss_before_any_checkpoint_does_not_claim_one_is_kept(tiny
 def test_status_records_the_last_good_step_when_a_checkpoint_cannot_be_written(tiny_cfg, tmp_path, monkeypatch):
     import json
 
-    from sngan_cli.training import loop
+    from sngan_cli.training import chores
 
-    real_save, calls = loop.save_checkpoint, []
+    real_save, calls = chores.save_checkpoint, []
 
     def save_until_the_disk_is_full(state, ckpt_dir):
         calls.append(state["step"])
@@ -290,7 +267,7 @@ def test_status_records_the_last_good_step_when_a_checkpoint_cannot_be_written(t
             raise SnganError(f"could not write {ckpt_dir}/last.pt: no space left on device")
         return real_save(state, ckpt_dir)
 
-    monkeypatch.setattr(loop, "save_checkpoint", save_until_the_disk_is_full)
+    monkeypatch.setattr(chores, "save_checkpoint", save_until_the_disk_is_full)
     with pytest.raises(SnganError, match="no space left"):
         train(tiny_cfg("train.steps=6", "train.ckpt_every=2", "train.sample_every=6"), str(tmp_path))
     status = json.loads((tmp_path / "status.json").read_text())

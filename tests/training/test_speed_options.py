@@ -1,5 +1,7 @@
-"""Speed options (train.channels_last / tf32 / compile / amp): off by default, each trains, and
-amp keeps spectral norm's sigma and the gradient penalty in fp32."""
+"""training/speed.py: the fast forms of GAN's updates compute what the plain ones do. The speed
+options (train.channels_last / tf32 / compile / cuda_graphs / amp) are off by default and each
+trains; amp keeps spectral norm's sigma and the gradient penalty in fp32; D's normalized weights are
+computed once per update; D sees both batches in one call only where that changes nothing."""
 import pytest
 import torch
 
@@ -10,6 +12,13 @@ from sngan_cli.training import speed
 from sngan_cli.training.loop import GAN, train
 
 SHORT = ["train.steps=1", "train.sample_every=1", "train.ckpt_every=1"]
+CPU = torch.device("cpu")
+
+
+def fast_gan(cfg, **kw):
+    """The GAN of ``cfg`` as training runs it, and its fast parts."""
+    gan = GAN(cfg, 10, CPU)
+    return gan, speed.accelerate(gan, cfg.train, **kw)
 
 
 def test_defaults_leave_every_speed_option_off(tiny_cfg):
@@ -56,13 +65,12 @@ def test_option_trains(option, tiny_cfg, tmp_path):
 
 
 def test_bf16_keeps_sigma_losses_and_penalty_in_fp32(tiny_cfg):
-    gan = GAN(tiny_cfg("train.amp=bf16", "norm=spectral_gamma", "norm.power_iteration=every_update"), 10,
-              torch.device("cpu"))
+    gan, fast = fast_gan(tiny_cfg("train.amp=bf16", "norm=spectral_gamma", "norm.power_iteration=every_update"))
     real = torch.rand(8, 3, 16, 16) * 2 - 1
     terms = gan.d_step(real, None)
     assert terms["loss/D"].dtype == terms["loss/penalty"].dtype == torch.float32
     eager = {name: module.weight.detach().clone() for name, module, _ in spectral_layers(gan.D)}
-    with gan.weights_once(), gan.autocast():
+    with speed.weights_once(fast.cached), fast.precision():
         for name, module, _ in spectral_layers(gan.D):
             # the weight D uses was normalized before autocast: fp32, exactly gamma * W / sigma(W)
             assert module.weight.dtype == torch.float32
@@ -72,8 +80,8 @@ def test_bf16_keeps_sigma_losses_and_penalty_in_fp32(tiny_cfg):
 def test_bf16_computes_sigma_in_fp32_at_every_call(tiny_cfg):
     """norm.power_iteration=every_forward: each call of D normalizes its weights itself, inside the
     autocast region, and still in fp32."""
-    gan = GAN(tiny_cfg("train.amp=bf16", "norm=spectral"), 10, torch.device("cpu"))
-    with gan.autocast():
+    gan, fast = fast_gan(tiny_cfg("train.amp=bf16", "norm=spectral"))
+    with fast.precision():
         for _, module, _ in spectral_layers(gan.D):
             assert module.weight.dtype == torch.float32
     assert torch.isfinite(gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)["loss/D"])
@@ -82,7 +90,7 @@ def test_bf16_computes_sigma_in_fp32_at_every_call(tiny_cfg):
 @pytest.mark.parametrize("norm", ["spectral", "spectral_gamma"])
 def test_each_normalized_weight_is_computed_once_per_d_update(norm, tiny_cfg):
     # (with every_update; every_forward computes it at each call, by definition)
-    gan = GAN(tiny_cfg(f"norm={norm}", "norm.power_iteration=every_update"), 10, torch.device("cpu"))
+    gan, _ = fast_gan(tiny_cfg(f"norm={norm}", "norm.power_iteration=every_update"))
     calls = []
     for _, _, sn in spectral_layers(gan.D):
         sn.register_forward_hook(lambda *_: calls.append(1))
@@ -100,10 +108,11 @@ def test_compiled_functions_of_the_step_have_no_graph_breaks(overrides, tiny_cfg
     normalized weights inside the graph, and the penalty (spectral_gamma's: the gradient penalty)."""
     import torch._dynamo
 
-    gan = GAN(tiny_cfg(*overrides), 10, torch.device("cpu"))
+    gan = GAN(tiny_cfg(*overrides), 10, CPU)
+    fast = speed.FastSteps(gan, tiny_cfg(*overrides).train)  # what compile=true compiles, uncompiled
     z, y = gan.latent(4)
     x = torch.randn(4, 3, 16, 16)
-    compiled = [(gan.G, (z, y)), (gan.d_loss, (x, y, x, y)), (gan.g_loss, (z, y))]
+    compiled = [(gan.G, (z, y)), (fast.d_loss, (x, y, x, y)), (fast.g_loss, (z, y))]
     if not gan.normalizer.refreshes_per_forward:  # every_forward: the refresh is inside D's calls
         compiled.append((gan.normalizer.before_d_step, (gan.D,)))
     if gan.normalizer.has_penalty:
@@ -119,7 +128,7 @@ def test_compiled_functions_of_the_step_have_no_graph_breaks(overrides, tiny_cfg
 @pytest.mark.parametrize("norm", ["spectral", "orthonormal", "gp", "spectral_gamma"])
 def test_a_compiled_step_computes_the_same_as_an_eager_one(norm, tiny_cfg):
     """The same losses, gradients and buffers (u, v, BN statistics) over two updates, compiled or
-    not. lr=0 keeps the weights equal: Adam's first steps turn rounding noise in a near-zero
+    as the plain eager GAN (Algorithm 1, without training/speed.py). lr=0 keeps the weights equal: Adam's first steps turn rounding noise in a near-zero
     gradient into a full lr-sized step of either sign, which would hide what is compared here.
 
     The CPU compiler's vectorized kernels are off (``cpp.simdlen=1``): with them, torch 2.14.1's
@@ -133,7 +142,10 @@ def test_a_compiled_step_computes_the_same_as_an_eager_one(norm, tiny_cfg):
     runs = []
     for option in ("train.compile=false", "train.compile=true"):
         torch.manual_seed(0)
-        gan = GAN(tiny_cfg(f"norm={norm}", "setting.lr=0", option), 10, torch.device("cpu"))
+        cfg = tiny_cfg(f"norm={norm}", "setting.lr=0", option)
+        gan = GAN(cfg, 10, CPU)
+        if cfg.train.compile:
+            speed.accelerate(gan, cfg.train)
         real = torch.rand(8, 3, 16, 16) * 2 - 1
         torch.manual_seed(1)
         losses, grads = [], []
@@ -159,13 +171,13 @@ def test_cuda_graphs_compile_in_reduce_overhead_mode_and_mark_every_update(tiny_
     modes, steps = [], []
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: modes.append(kw.get("mode")) or fn)
     monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: steps.append(1))
-    gan = GAN(tiny_cfg("train.cuda_graphs=true"), 10, torch.device("cpu"))
+    gan, _ = fast_gan(tiny_cfg("train.cuda_graphs=true"))
     assert modes == ["reduce-overhead"] * 4  # G, D's loss, G's loss, the normalizer's per-update work
     gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
     gan.g_step()
     assert len(steps) == 2
     modes.clear()
-    GAN(tiny_cfg(), 10, torch.device("cpu")).g_step()
+    fast_gan(tiny_cfg())[0].g_step()
     assert modes == [] and len(steps) == 2  # off: nothing compiled, no step marks
 
 
@@ -177,8 +189,35 @@ def test_compiled_training_runs(option, tiny_cfg, tmp_path):
 
 
 def test_compile_on_the_cpu_is_warned_about(tiny_cfg, caplog):
-    GAN(tiny_cfg("train.compile=true"), 10, torch.device("cpu"))  # torch.compile itself waits for a first call
+    fast_gan(tiny_cfg("train.compile=true"))  # torch.compile itself waits for a first call
     assert "train.compile on the CPU" in caplog.text
     caplog.clear()
-    GAN(tiny_cfg(), 10, torch.device("cpu"))
+    fast_gan(tiny_cfg())
     assert "train.compile" not in caplog.text
+
+
+def test_one_d_call_only_on_a_gpu_and_never_for_a_batch_normalized_d(tiny_cfg):
+    for norm, on_gpu in (("spectral", True), ("layer", True), ("batch", False)):
+        D = GAN(tiny_cfg(f"norm={norm}"), 10, CPU).D
+        assert speed.one_d_call(D, torch.device("cuda")) is on_gpu
+        assert speed.one_d_call(D, CPU) is False
+
+
+@pytest.mark.parametrize("overrides", [["norm=spectral"], ["norm=layer"], ["arch=resnet", "arch.conditional=true"]])
+def test_one_call_of_d_gives_the_loss_of_two(overrides, tiny_cfg):
+    # (spectral norm's power iteration once per update: with every_forward each call has its own sigma,
+    # and D is always called once per batch)
+    cfg = tiny_cfg(*overrides, "norm.power_iteration=every_update")
+    losses = []
+    for one_call in (True, False):  # what a GPU run chooses for these D, and the plain two calls
+        torch.manual_seed(0)
+        gan, _ = fast_gan(cfg, d_once=one_call)
+        real, fake = torch.rand(8, 3, 16, 16) * 2 - 1, torch.rand(8, 3, 16, 16) * 2 - 1
+        y_real, y_fake = (torch.randint(10, (8,)), torch.randint(10, (8,))) if gan.num_classes else (None, None)
+        batch_sizes = []
+        hook = gan.D.register_forward_hook(lambda module, args, out: batch_sizes.append(len(args[0])))
+        loss, _ = gan.d_objective(real, y_real, fake, y_fake)
+        hook.remove()
+        assert batch_sizes == ([16] if one_call else [8, 8])
+        losses.append(loss)
+    assert torch.allclose(losses[0], losses[1], atol=1e-5)
