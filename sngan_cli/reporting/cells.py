@@ -3,7 +3,8 @@
 standard deviation over seeds, and the run directories it came from.
 
 An Inception Score carries its own ± as Table 2 does: the standard deviation over the 10 splits of
-one run's images (averaged over the seeds of a cell); the spread over seeds is shown beside it.
+one run's images (averaged over the seeds of a cell); the spread over seeds is shown beside it. With
+several seeds a cell also gives the 95% confidence interval of its mean (reporting/significance.py).
 
 A cell counts each seed once: when two runs of a cell share a seed (the same configuration reached
 by two presets, e.g. Figure 11's n_dis=5 and setting D itself), the one with an evaluation at the
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Hashable, Iterable, List, Optional, Tuple
 
 from sngan_cli.reporting.runs import Run
+from sngan_cli.reporting.significance import interval95
 
 IS, FID = "inception_score_mean", "fid"
 HIGHER_IS_BETTER = {IS: True, FID: False}
@@ -89,6 +91,11 @@ class Cell:
         return statistics.fmean(stds) if stds and None not in stds else None
 
     @property
+    def interval(self) -> Optional[Tuple[float, float]]:
+        """95% confidence interval of the mean over seeds; None for fewer than two seeds."""
+        return interval95(self.values)
+
+    @property
     def sources(self) -> List[str]:
         return [s.run for s in self.scores]
 
@@ -99,12 +106,18 @@ class Cell:
         if self.split_std is not None:  # ± over splits, as the paper's; the spread over seeds beside it
             out = format_mean_std(self.mean, self.split_std, digits)
             if self.std is not None:
-                out += f" (seeds ± {self.std:.{digits}f})"
+                out += f" (seeds ± {self.std:.{digits}f}, 95% CI {format_interval(self.interval, digits)})"
         else:
             out = format_mean_std(self.mean, self.std, digits)
+            if self.interval is not None:
+                out += f" (95% CI {format_interval(self.interval, digits)})"
         if with_steps:
             out += " @ " + "/".join(str(s.step) if s.step is not None else "?" for s in self.scores)
         return out
+
+
+def format_interval(interval: Tuple[float, float], digits: int) -> str:
+    return f"{interval[0]:.{digits}f}–{interval[1]:.{digits}f}"
 
 
 def format_mean_std(mean: Optional[float], std: Optional[float], digits: int) -> str:

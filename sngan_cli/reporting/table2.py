@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
+from sngan_cli.reporting.cells import (DIGITS, FID, IS, cell, distinct_seeds, format_interval, format_mean_std,
+                                       group_by)
 from sngan_cli.reporting.methods import deviations, other_row, table2_row, table7_row
 from sngan_cli.reporting.paper import PAPER_DATASETS, TABLE2, Row, dataset_label, paper_dataset
 from sngan_cli.reporting.records import protocol_notes
@@ -19,8 +21,11 @@ LEGEND = ("Ours: IS as the paper gives it, mean ± std over the 10 splits of a r
           "seeds (no ± with one seed). final = eval.json at the end of "
           "training; best = highest IS / lowest FID over the periodic evaluations (metrics.jsonl) and eval.json, "
           "@ the step of each seed's best. setting = the one with the highest mean final IS among those run. "
-          "seeds = seeds evaluated / runs at that setting. — = no run or no evaluation (listed below); "
-          "n/a = not reported in the paper.")
+          "seeds = seeds evaluated / runs at that setting. With several seeds, 95% CI = the 95% confidence "
+          "interval of the mean over seeds (Student's t). vs SN-GANs: final IS and FID minus SN-GANs' (same "
+          "architecture, each at its best setting), with the p-value of Welch's two-sided t-test over seeds; "
+          "n.s. = the difference does not hold (p ≥ 0.05); ? = fewer than two seeds on a side. "
+          "— = no run or no evaluation (listed below); n/a = not reported in the paper.")
 
 
 def assignments(runs: List[Run]) -> Assignments:
@@ -48,6 +53,23 @@ def build_table2(dataset: str, assigned: Assignments, sources: Sources) -> Tuple
     notes = [LEGEND, paper_note(dataset), *protocol_notes(runs)]
     return build_table(f"table2/{dataset}", dataset, f"Table 2, {dataset_label(dataset)}", notes, assigned,
                        paper_dataset(dataset), sources)
+
+
+def seed_lines(dataset: str, assigned: Assignments) -> List[str]:
+    """Every method and setting with several seeds: mean, std and 95% interval of the final IS and FID."""
+    lines = []
+    for row, runs in assigned:
+        for setting, group in sorted(group_by(runs, lambda r: str(r.get("setting.name"))).items()):
+            kept, _ = distinct_seeds(group)
+            cells = {m: cell(kept, m) for m in (IS, FID)}
+            if len(cells[IS].scores) < 2 and len(cells[FID].scores) < 2:
+                continue
+            parts = [f"{name} {format_mean_std(c.mean, c.std, DIGITS[m])}"
+                     + (f" (95% CI {format_interval(c.interval, DIGITS[m])})" if c.interval else "")
+                     + f", {len(c.scores)} seeds"
+                     for name, m, c in (("IS", IS, cells[IS]), ("FID", FID, cells[FID])) if c.scores]
+            lines.append(f"{dataset}: {row.label}, setting {setting}: " + "; ".join(parts))
+    return lines
 
 
 def absent(assigned: Assignments) -> List[str]:

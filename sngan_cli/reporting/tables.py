@@ -1,19 +1,24 @@
 """A table of the report (Table 2, Table 7) as data: rows of text cells, each cell traceable to
 the run directories behind it (``sources``), and the row builder shared by both tables: a method at
 its best setting (highest mean final IS, as the paper reports), our final and best scores next to
-the paper's.
+the paper's, and whether its final scores differ from SN-GANs' over seeds (reporting/significance.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from sngan_cli.reporting.cells import FID, IS, MISSING, best_setting, cell, differing_keys, distinct_seeds, group_by
+from sngan_cli.reporting.cells import (DIGITS, FID, IS, MISSING, Cell, best_setting, cell, differing_keys,
+                                       distinct_seeds, group_by)
 from sngan_cli.reporting.paper import PaperScore, Row
 from sngan_cli.reporting.runs import Run
+from sngan_cli.reporting.significance import difference_text, welch
 
 NOT_REPORTED = "n/a"
-COLUMNS = ["method", "setting", "seeds", "IS final", "IS best", "IS paper", "FID final", "FID best", "FID paper"]
+VERSUS = "vs SN-GANs (Welch)"
+COLUMNS = ["method", "setting", "seeds", "IS final", "IS best", "IS paper", "FID final", "FID best", "FID paper",
+           VERSUS]
+REFERENCE_NORMS = ("spectral", "spectral_gamma")  # the SN-GANs row a method is compared with
 # our columns: (column, metric, best over training?)
 OUR_COLUMNS = (("IS final", IS, False), ("IS best", IS, True), ("FID final", FID, False), ("FID best", FID, True))
 
@@ -54,6 +59,7 @@ class BuiltRow:
     row: TableRow
     notes: List[str]
     duplicates: List[Run]
+    finals: Dict[str, Cell] = field(default_factory=dict)  # metric -> the final scores over seeds
 
 
 def best_setting_row(table_key: str, row: Row, runs: List[Run], paper_dataset: str, sources: Sources) -> BuiltRow:
@@ -80,7 +86,26 @@ def best_setting_row(table_key: str, row: Row, runs: List[Run], paper_dataset: s
         notes.append(f"{row.label}: the runs averaged differ in {', '.join(spread)}")
     return BuiltRow(TableRow(row.key, [row.label, setting, seeds, texts["IS final"], texts["IS best"], paper_is(paper),
                                        texts["FID final"], texts["FID best"], paper_fid(paper)], used),
-                    notes, duplicates)
+                    notes, duplicates, {IS: cells["IS final"], FID: cells["FID final"]})
+
+
+def reference_of(row: Row, rows: List[Row]) -> Optional[Row]:
+    """The SN-GANs row ``row`` is compared with: the first spectrally normalized row of the same
+    architecture (and the same number of updates) in the table."""
+    return next((r for r in rows if r.norm in REFERENCE_NORMS and r.arch == row.arch and r.twice == row.twice), None)
+
+
+def versus_text(row: Row, reference: Optional[Row], built: Dict[str, BuiltRow]) -> str:
+    """Final IS and FID of ``row`` minus the reference's, each with Welch's p; n.s. where it does not hold."""
+    if reference is None:
+        return MISSING
+    if reference.key == row.key:
+        return "reference"
+    ours, theirs = built[row.key].finals, built[reference.key].finals
+    if not ours[IS].scores or not theirs[IS].scores:
+        return MISSING
+    return "; ".join(difference_text(name, welch(ours[m].values, theirs[m].values), DIGITS[m])
+                     for name, m in (("IS", IS), ("FID", FID)))
 
 
 def build_table(key: str, dataset: str, title: str, notes: List[str], rows: List[Tuple[Row, List[Run]]],
@@ -88,9 +113,13 @@ def build_table(key: str, dataset: str, title: str, notes: List[str], rows: List
     """The table and the duplicate runs it left out."""
     table = Table(key, dataset, title, list(notes), list(COLUMNS))
     duplicates: List[Run] = []
+    built: Dict[str, BuiltRow] = {}
     for row, runs in rows:
-        built = best_setting_row(key, row, runs, paper_dataset, sources)
-        table.rows.append(built.row)
-        table.notes += built.notes
-        duplicates += built.duplicates
+        built[row.key] = best_setting_row(key, row, runs, paper_dataset, sources)
+        table.rows.append(built[row.key].row)
+        table.notes += built[row.key].notes
+        duplicates += built[row.key].duplicates
+    paper_rows = [row for row, _ in rows]
+    for (row, _), table_row in zip(rows, table.rows):
+        table_row.cells.append(versus_text(row, reference_of(row, paper_rows), built))
     return table, duplicates

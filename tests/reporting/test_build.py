@@ -62,10 +62,11 @@ def test_mean_std_over_seeds_at_the_best_setting(report):
     sn = row(report, "cifar10", "SN-GANs")
     assert sn["setting"] == "C (best of 2)"  # C: mean IS 7.2 > D: 6.1
     assert sn["seeds"] == "3/3"  # the unevaluated duplicate of seed 0 is not counted
-    assert sn["IS final"] == "7.20 ± 0.10 (seeds ± 0.20)"  # ± over splits, as Table 2; the seeds beside
-    assert sn["FID final"] == "28.0 ± 2.0"
-    assert sn["IS best"] == "7.40 ± 0.10 (seeds ± 0.20) @ 50/100/100"  # seed 0's best is its periodic 7.6 at step 50
-    assert sn["FID best"] == "26.3 ± 1.5 @ 50/100/100"
+    # ± over splits, as Table 2; the seeds beside, with the 95% interval (t(0.975, 2) = 4.303): 7.2 ± 4.303 · 0.2/√3
+    assert sn["IS final"] == "7.20 ± 0.10 (seeds ± 0.20, 95% CI 6.70–7.70)"
+    assert sn["FID final"] == "28.0 ± 2.0 (95% CI 23.0–33.0)"
+    assert sn["IS best"] == "7.40 ± 0.10 (seeds ± 0.20, 95% CI 6.90–7.90) @ 50/100/100"  # seed 0's best: 7.6 at step 50
+    assert sn["FID best"] == "26.3 ± 1.5 (95% CI 22.5–30.1) @ 50/100/100"
 
 
 def test_paper_columns_come_from_table2(report):
@@ -160,5 +161,5 @@ def test_figures_are_png(report, name):
 def test_latex_and_markdown_hold_every_row(report):
     tex = (report["out"] / "table2.tex").read_text()
     assert tex.count(r"\begin{tabular}") == 3
-    assert r"7.20 $\pm$ 0.10 (seeds $\pm$ 0.20)" in tex and "SN-GANs, Eq. (17) (2x updates)" in tex
+    assert r"7.20 $\pm$ 0.10 (seeds $\pm$ 0.20, 95\% CI 6.70--7.70)" in tex and "SN-GANs, Eq. (17) (2x updates)" in tex
     assert report["md"].count("| SN-GANs |") == 3

@@ -36,7 +36,7 @@ def test_mean_and_sample_std_over_seeds():
     assert c.mean == pytest.approx(statistics.fmean([6.0, 7.0, 8.5]))
     assert c.std == pytest.approx(statistics.stdev([6.0, 7.0, 8.5]))
     assert c.sources == ["a", "b", "c"] and c.missing == ["d"]
-    assert c.text(IS) == "7.17 ± 1.26"
+    assert c.text(IS) == "7.17 ± 1.26 (95% CI 4.04–10.29)"  # t(0.975, 2) · s/√3 = 3.13
     single = cell([_run("a", 0, 6.0)], IS)
     assert (single.std, single.text(IS)) == (None, "6.00")
     assert cell([], IS).text(IS) == "—"
@@ -48,10 +48,10 @@ def test_is_carries_the_std_over_its_splits_as_table2_and_the_seed_spread_beside
     three = cell([_run("a", 0, 7.0, split_std=0.1), _run("b", 1, 7.5, split_std=0.2), _run("c", 2, 8.0, split_std=0.3)],
                  IS)
     assert three.split_std == pytest.approx(0.2)
-    assert three.text(IS) == f"7.50 ± 0.20 (seeds ± {statistics.stdev([7.0, 7.5, 8.0]):.2f})"
+    assert three.text(IS) == f"7.50 ± 0.20 (seeds ± {statistics.stdev([7.0, 7.5, 8.0]):.2f}, 95% CI 6.26–8.74)"
     # FID has no splits: mean ± the spread over seeds, as before
     assert cell([_run("a", 0, 7.0, 30.0, split_std=0.1), _run("b", 1, 7.0, 32.0, split_std=0.1)], FID).text(FID) == \
-        f"31.0 ± {statistics.stdev([30.0, 32.0]):.1f}"
+        f"31.0 ± {statistics.stdev([30.0, 32.0]):.1f} (95% CI 18.3–43.7)"  # t(0.975, 1) = 12.71: two seeds say little
 
 
 def test_a_seed_counts_once_preferring_the_evaluated_latest_run():
