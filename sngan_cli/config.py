@@ -113,6 +113,10 @@ class TrainConfig:
     cuda_graphs: bool = False  # compile in mode reduce-overhead: CUDA graphs of the compiled steps (implies compile)
     amp: str = "none"  # none | bf16 (autocast of G and D; sigma, losses and gradient penalty in fp32)
     fused_adam: bool = True  # Adam's fused implementation (the same update, one kernel for all parameters)
+    # an exponential moving average of G's weights (beyond the paper; training/ema.py)
+    ema: bool = False
+    ema_decay: float = 0.9999
+    ema_start: int = 1000  # G updates before averaging starts (G_ema is a copy of G until then)
 
 
 @dataclass
@@ -267,5 +271,8 @@ def validate(cfg) -> None:
     _one_of(cfg, "eval.protocol", ("paper", "standard"))
     _one_of(cfg, "eval.detector", ("auto", "inception", "digits-classifier"))
     _positive(cfg, "eval.batch_size")
+    if not 0.0 <= cfg.train.ema_decay < 1.0:
+        raise SnganError(f"train.ema_decay={cfg.train.ema_decay} is not allowed: it must be in [0, 1)")
+    _non_negative(cfg, "train.ema_start")
     if cfg.eval.n_generated is not None and cfg.eval.n_generated < 2:
         raise SnganError(f"eval.n_generated={cfg.eval.n_generated} is not allowed: it must be >= 2")

@@ -35,6 +35,7 @@ from sngan_cli.norms import build_normalizer, weight_layers
 from sngan_cli.training import speed
 from sngan_cli.training.checkpoint import LAST, config_differences, find_resumable, load_weights, set_rng_state
 from sngan_cli.training.distributed import SINGLE, Distributed, claim_free_gpu, device_for, from_environment
+from sngan_cli.training.ema import GeneratorEMA
 from sngan_cli.training.guard import StopRequest, record_failure, run_lock, write_status
 from sngan_cli.training.chores import Chores, NonFiniteLoss
 
@@ -92,6 +93,7 @@ class GAN:
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.g_batch_size = cfg.train.g_batch_size or cfg.arch.g_batch_size
         self.z_dim, self.z_distribution = cfg.arch.z_dim, cfg.arch.z_distribution
+        self.ema = GeneratorEMA(self.G, cfg.train.ema_decay, cfg.train.ema_start) if cfg.train.ema else None
         self.setting, self.steps = OmegaConf.to_object(cfg.setting), cfg.train.steps  # Table 1's row, run length
 
     def latent(self, n: int):
@@ -182,12 +184,19 @@ class GAN:
         self.dist.average_batchnorm_stats(self.G)
         self.dist.average_batchnorm_stats(self.D)
 
+    def parts(self) -> Dict[str, Any]:
+        """What a checkpoint holds of the GAN, by name."""
+        out = {"G": self.G, "D": self.D, "opt_G": self.opt_G, "opt_D": self.opt_D}
+        return {**out, "G_ema": self.ema.G} if self.ema is not None else out
+
     def state_dict(self) -> Dict[str, Any]:
-        return {"G": self.G.state_dict(), "D": self.D.state_dict(),
-                "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict()}
+        return {name: part.state_dict() for name, part in self.parts().items()}
 
     def load_state_dict(self, state: Dict[str, Any], source: str = "the checkpoint") -> None:
-        for name, part in (("G", self.G), ("D", self.D), ("opt_G", self.opt_G), ("opt_D", self.opt_D)):
+        for name, part in self.parts().items():
+            if name not in state:
+                raise SnganError(f"{source} has no {name}: it was trained without train.ema; resume it with "
+                                 f"train.ema=false, or start a new run")
             load_weights(part, state[name], source, name)
 
 
@@ -320,6 +329,8 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
             for _ in range(n_dis):
                 d_terms = gan.d_step(*batches.next())
             chores.losses.add({**d_terms, **gan.g_step()})
+            if gan.ema is not None:
+                gan.ema.update(gan.G, step)
             stopping = _stop_requested(stop, gan.dist)
             for chore in chores.due(step, last=step == steps or stopping):
                 chore(step)
