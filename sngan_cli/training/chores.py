@@ -79,7 +79,7 @@ class Chores:
         self.saved = saved  # {"step": the step of the last checkpoint on disk}, kept up to date here
         main = gan.dist.is_main
         self.losses = LossSums()
-        self.monitor = Monitor(run_dir, start, cfg.train.steps) if main else None
+        self.monitor = Monitor(run_dir, start, cfg.train.steps, cfg) if main else None
         self.evaluator = PeriodicEvaluator(cfg, run_dir, gan.device) if cfg.train.eval_every and main else None
         self.grid_z, self.grid_y = fixed_latent(gan, cfg.train.n_samples_grid, cfg.seed)
         train = cfg.train

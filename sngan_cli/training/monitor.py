@@ -1,22 +1,64 @@
 """What a run reports: TensorBoard scalars and image grids, and progress on the console.
 
+In TensorBoard each run is also an HParams session: its hyperparameters (``HPARAMS`` and the
+normalizer's options) with the metrics ``METRICS`` (filled in by ``train.eval_every`` and
+``sngan eval``), so a sweep's logdir shows as one sortable table and parallel-coordinates view; and
+the sigma of every layer of D is one chart of the custom-scalars dashboard (``SIGMA_LAYOUT``).
+
 On a terminal a tqdm bar shows steps/s, ETA and the latest losses; when output is not a terminal
 (cluster logs) one plain line is printed per logging interval instead of redrawing.
 """
 from __future__ import annotations
 
+import enum
 import sys
 import time
-from typing import Dict
+from typing import Any, Dict, List
 
 import torch
+from omegaconf import DictConfig, OmegaConf
+from tensorboard.plugins.hparams import summary_v2 as hp
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+# the hyperparameters a sweep compares (with every option of the normalizer, ``norm.*``)
+HPARAMS = ("dataset.name", "arch.name", "arch.width", "arch.g_width", "arch.d_width", "norm.name", "loss.name",
+           "setting.name", "setting.lr", "setting.beta1", "setting.beta2", "setting.n_dis", "seed")
+# final and best scores: training/periodic_eval.py and `sngan eval` write these tags
+METRICS = ("metrics/IS", "metrics/FID", "metrics/IS_best", "metrics/FID_best")
+SIGMA_LAYOUT = {"D": {"sigma of every layer (power-iteration estimate)": ["Multiline", [r"sigma/.*"]],
+                      "exact sigma of every effective weight (Figure 9)": ["Multiline", [r"sigma_exact/.*"]]}}
+
+
+def hparams_of(cfg: DictConfig) -> Dict[str, Any]:
+    """The run's values of ``HPARAMS`` and of its normalizer's options, as TensorBoard takes them."""
+    flat = {}
+    container = OmegaConf.to_container(cfg, resolve=True)
+    norm = {f"norm.{k}": v for k, v in container["norm"].items() if k != "name"}
+    for key in (*HPARAMS, *sorted(norm)):
+        value = norm.get(key, OmegaConf.select(cfg, key))
+        if isinstance(value, enum.Enum):
+            value = value.name
+        if value is not None:
+            flat[key] = value if isinstance(value, (bool, int, float, str)) else str(value)
+    return flat
+
+
+def hparams_summaries(cfg: DictConfig, all_hparams: List[str]) -> list:
+    """The experiment (every hparam and metric name, the same for every run of this version) and this
+    run's session."""
+    experiment = hp.hparams_config_pb(hparams=[hp.HParam(name) for name in all_hparams],
+                                      metrics=[hp.Metric(tag) for tag in METRICS])
+    return [experiment, hp.hparams_pb(hparams_of(cfg))]
+
 
 class Monitor:
-    def __init__(self, run_dir: str, start_step: int, total_steps: int) -> None:
+    def __init__(self, run_dir: str, start_step: int, total_steps: int, cfg: DictConfig = None) -> None:
         self.writer = SummaryWriter(run_dir)
+        if cfg is not None:
+            self.writer.add_custom_scalars(SIGMA_LAYOUT)
+            for summary in hparams_summaries(cfg, all_hparam_names()):
+                self.writer._get_file_writer().add_summary(summary)
         self.total = total_steps
         self.interactive = sys.stderr.isatty()
         self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
@@ -25,8 +67,10 @@ class Monitor:
         self._start_time, self._start_step = self._last_time, start_step
 
     def scalars(self, step: int, values: Dict[str, float]) -> None:
+        """Every value at ``step``; None values are skipped."""
         for tag, value in values.items():
-            self.writer.add_scalar(tag, value, step)
+            if value is not None:
+                self.writer.add_scalar(tag, value, step)
 
     def progress(self, step: int, losses: Dict[str, float]) -> float:
         """Advance the display to ``step``; return the wall seconds per step since the last call."""
@@ -50,3 +94,11 @@ class Monitor:
         self.bar.close()
         self.writer.flush()
         self.writer.close()
+
+
+def all_hparam_names() -> List[str]:
+    """``HPARAMS`` and every option of every normalizer: one list for every run of this version."""
+    from sngan_cli.config import NormConfig
+
+    options = sorted(f"norm.{name}" for name in NormConfig.__dataclass_fields__ if name != "name")
+    return [*HPARAMS, *options]

@@ -61,4 +61,6 @@ class PeriodicEvaluator:
         if result["fid"] < self.summary.get("best_fid", {}).get("fid", float("inf")):
             self.summary["best_fid"] = result
         write_json(self.summary_path, self.summary)
-        return {"metrics/IS": result["inception_score_mean"], "metrics/FID": result["fid"]}
+        return {"metrics/IS": result["inception_score_mean"], "metrics/FID": result["fid"],
+                "metrics/IS_best": self.summary.get("best_is", {}).get("inception_score_mean"),
+                "metrics/FID_best": self.summary.get("best_fid", {}).get("fid")}
