@@ -35,9 +35,12 @@ EXPECTED = {
                                    "seed": SEEDS}, {"loss.name": "wasserstein"}),
     "digits_miniature": ("digits", {"method": "clip,wgan_gp,weight_norm,orthonormal,sn_gan", "setting": SETTINGS,
                                     "seed": "0"}, {"dataset.resolution": 16, "train.steps": 800}),
+    "digits_miniature_seeds": ("digits", {"+experiment/miniature_best": "clip,wgan_gp,weight_norm,orthonormal,sn_gan",
+                                          "seed": SEEDS}, {"dataset.resolution": 16, "train.steps": 800,
+                                                           "train.ema": True}),
 }
 RUN_COUNTS = {"table2_cifar10_cnn": 162, "table2_stl10_cnn_2x": 54, "figure4_stl10": 42, "figure11_ndis": 24,
-              "table7_wgan_gp": 21, "digits_miniature": 30}
+              "table7_wgan_gp": 21, "digits_miniature": 30, "digits_miniature_seeds": 15}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +71,8 @@ def test_preset_composes_with_its_axes(hydra_compose, name):
     if name in RUN_COUNTS:
         assert prod(len(v.split(",")) for v in axes.values()) == RUN_COUNTS[name]
     for axis, values in axes.items():  # every value names an option that exists
-        group = {"method": "method", "setting": "setting", "+experiment/table7": "experiment/table7"}.get(axis)
+        group = {"method": "method", "setting": "setting", "+experiment/table7": "experiment/table7",
+                 "+experiment/miniature_best": "experiment/miniature_best"}.get(axis)
         if group:
             assert set(values.split(",")) <= _options(group)
 
@@ -96,6 +100,17 @@ def test_table7_rows(hydra_compose):
     for row, norm in (("cnn_weight", "weight_gamma"), ("cnn_frobenius", "frobenius_gamma")):
         cfg = hydra_compose(["experiment=table7_wgan_gp", f"+experiment/table7={row}"])
         assert (cfg.arch.name, cfg.norm.name, cfg.loss.name, cfg.setting.name) == ("cnn", norm, "wasserstein", "A")
+
+
+def test_the_miniature_seeds_take_each_method_at_its_best_miniature_setting(hydra_compose):
+    expected = {"clip": ("clip", "standard", "D"), "wgan_gp": ("gp", "wasserstein", "D"),
+                "weight_norm": ("weight", "standard", "E"), "orthonormal": ("orthonormal", "standard", "E"),
+                "sn_gan": ("spectral", "standard", "D")}
+    for preset, (norm, loss, setting) in expected.items():
+        cfg = hydra_compose(["experiment=digits_miniature_seeds", f"+experiment/miniature_best={preset}"])
+        validate(cfg)
+        assert (cfg.norm.name, cfg.loss.name, cfg.setting.name, cfg.setting.n_dis) == \
+            (norm, loss, setting, {"D": 5, "E": 5}[setting])
 
 
 def test_command_line_overrides_win(hydra_compose):
