@@ -1,4 +1,4 @@
-"""The paper's numbers, stored once (SPEC section 5): Table 2 (IS and FID of each method at its
+"""The paper's numbers, stored once (Sec. 4.1 and Appendix E of the paper): Table 2 (IS and FID of each method at its
 best setting, CIFAR-10 and STL-10) and Table 7 (WGAN-GP with reparametrizations, CIFAR-10, Appendix E),
 with the configuration (arch, norm, loss, ...) that makes a run belong to each row.
 """

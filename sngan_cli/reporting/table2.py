@@ -1,5 +1,5 @@
 """Table 2: Inception score and FID of every method on each dataset, each method at its best
-setting, our final and best numbers next to the paper's (SPEC section 5). Runs of combinations the
+setting, our final and best numbers next to the paper's (Sec. 4.1 of the paper). Runs of combinations the
 paper has no row for (e.g. ``norm=none``) get rows of their own after the paper's.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 import copy
 
-"""Every normalizer other than SN against its formula (SPEC section 1)."""
+"""Every normalizer other than SN against its formula (Sec. 3 and Appendix D of the paper)."""
 import pytest
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""The paper's numbers, checked against SPEC section 5."""
+"""The paper's numbers, checked against Tables 2 and 7 of the paper."""
 from __future__ import annotations
 
 from sngan_cli.reporting.paper import REAL_DATA, TABLE2, TABLE7, paper_dataset
