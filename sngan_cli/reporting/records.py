@@ -1,7 +1,7 @@
 """The evaluation protocol behind a table's numbers, stated from the records the numbers carry
 (Appendix B.1 of the paper; the README's Evaluation section): protocol, sample counts, splits,
-reference split, detector, weights hash and code version. Numbers computed under different records are not comparable, so every distinct record is
-listed with the count of evaluations that used it.
+reference split, detector, weights hash and code version. Numbers computed under different records
+are not comparable, so every distinct record is listed with the count of evaluations that used it.
 """
 from __future__ import annotations
 
