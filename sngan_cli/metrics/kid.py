@@ -42,7 +42,7 @@ def polynomial_kernel(
     x: torch.Tensor, y: torch.Tensor, degree: int = DEFAULT_DEGREE, gamma: Optional[float] = None,
     coef0: float = DEFAULT_COEF0,
 ) -> torch.Tensor:
-    """k(xᵢ, yⱼ) = (γ xᵢᵀyⱼ + c)^degree for rows x [m, d] and y [n, d]: a [m, n] matrix (γ = 1/d if None)."""
+    """k(xᵢ, yⱼ) = (γ xᵢᵀyⱼ + c)^degree for rows x [m, d] and y [n, d]: a [m, n] matrix; γ = 1/d if None."""
     gamma = 1.0 / x.shape[1] if gamma is None else gamma
     return (gamma * (x @ y.T) + coef0) ** degree
 
@@ -83,7 +83,9 @@ def _check_settings(
     if not whole(subsets) or subsets < 1:
         raise SnganError(f"KID: subsets must be a whole number >= 1, got {subsets!r}")
     if not whole(subset_size) or subset_size < 2:
-        raise SnganError(f"KID: subset_size must be a whole number >= 2 (the unbiased MMD² needs 2), got {subset_size!r}")
+        raise SnganError(
+            f"KID: subset_size must be a whole number >= 2 (the unbiased MMD² needs 2), got {subset_size!r}"
+        )
     if not whole(degree) or degree < 1:
         raise SnganError(f"KID: the kernel degree must be a whole number >= 1, got {degree!r}")
     if gamma is not None and not (isinstance(gamma, (int, float)) and math.isfinite(gamma) and gamma > 0):
@@ -136,7 +138,9 @@ def kernel_inception_distance(
     for _ in range(subsets):
         real_rows = torch.randperm(n_real, generator=generator)[:size].to(real.device)
         fake_rows = torch.randperm(n_fake, generator=generator)[:size].to(real.device)
-        values.append(unbiased_mmd2(real[real_rows], fake[fake_rows], degree, gamma, float(coef0), chunk_size=chunk_size))
+        values.append(
+            unbiased_mmd2(real[real_rows], fake[fake_rows], degree, gamma, float(coef0), chunk_size=chunk_size)
+        )
     values = torch.stack(values).cpu()
     return {
         "mean": float(values.mean()),
