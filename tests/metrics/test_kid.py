@@ -178,18 +178,6 @@ def test_chunked_kernel_sums_equal_one_block(chunk_size: int) -> None:
     assert chunked["std"] == pytest.approx(whole["std"], rel=1e-8)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_same_subsets_and_numbers_on_the_gpu() -> None:
-    real, fake = _features(500, 64, seed=25), _features(400, 64, seed=26, shift=0.05)
-    on_cpu = kernel_inception_distance(real, fake, subsets=20, subset_size=200)
-    on_gpu = kernel_inception_distance(torch.from_numpy(real).cuda(), torch.from_numpy(fake).cuda(),
-                                       subsets=20, subset_size=200)
-    assert on_gpu["mean"] == pytest.approx(on_cpu["mean"], rel=1e-9)
-    assert on_gpu["std"] == pytest.approx(on_cpu["std"], rel=1e-7)
-    with pytest.raises(SnganError, match="CPU torch.Generator"):
-        kernel_inception_distance(real, fake, generator=torch.Generator(device="cuda"))
-
-
 # --- errors ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(

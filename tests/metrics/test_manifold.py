@@ -202,14 +202,6 @@ def test_numpy_torch_and_float32_inputs_agree() -> None:
     assert precision_recall(real.astype(np.float64), fake.astype(np.float64)) == from_numpy
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_same_numbers_on_the_gpu() -> None:
-    real, fake = _features(3000, 64, seed=20), _features(2500, 64, seed=21, shift=0.05)
-    on_gpu = (torch.from_numpy(real).cuda(), torch.from_numpy(fake).cuda())
-    assert precision_recall(*on_gpu, chunk_size=1000) == precision_recall(real, fake)
-    assert density_coverage(*on_gpu, chunk_size=1000) == density_coverage(real, fake)
-
-
 # --- errors ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
