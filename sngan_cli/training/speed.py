@@ -27,6 +27,7 @@ Each changes how the same computation is executed, not what is computed; all are
 from __future__ import annotations
 
 import contextlib
+from enum import StrEnum
 from typing import Callable, Iterator, List, Sequence
 
 import torch
@@ -35,7 +36,12 @@ from torch.nn.utils import parametrize
 
 from sngan_cli.norms import weight_layers
 
-AMP_MODES = ("none", "bf16")
+
+class Amp(StrEnum):
+    """``train.amp``."""
+
+    none = "none"
+    bf16 = "bf16"  # bfloat16 autocast of G's and D's forward passes
 
 
 def configure_backends(tf32: bool, device: torch.device) -> None:

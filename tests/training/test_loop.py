@@ -182,7 +182,8 @@ def test_one_d_call_only_on_a_gpu_and_never_for_a_batch_normalized_d(tiny_cfg):
 def test_real_and_fake_logits_are_the_same_in_one_call_or_two(overrides, one_call, tiny_cfg):
     # (spectral norm's power iteration once per update: with every_forward each call has its own sigma,
     # and D is always called once per batch)
-    gan = GAN(tiny_cfg(*overrides, "norm.power_iteration=every_update"), 10, torch.device("cpu"))
+    every_update = [] if "norm=layer" in overrides else ["norm.power_iteration=every_update"]  # spectral's option
+    gan = GAN(tiny_cfg(*overrides, *every_update), 10, torch.device("cpu"))
     gan.d_one_call = one_call  # what a GPU run chooses for these D
     torch.manual_seed(0)
     real, fake = torch.rand(8, 3, 16, 16) * 2 - 1, torch.rand(8, 3, 16, 16) * 2 - 1
@@ -199,7 +200,8 @@ def test_real_and_fake_logits_are_the_same_in_one_call_or_two(overrides, one_cal
 @pytest.mark.parametrize("norm", ["spectral", "spectral_gamma", "gp"])
 def test_g_step_computes_g_gradients_only_and_the_same_as_a_full_backward(norm, tiny_cfg):
     # (every_update: the reference backward's D call below must see the g_step's sigma)
-    gan = GAN(tiny_cfg(f"norm={norm}", "norm.power_iteration=every_update"), 10, torch.device("cpu"))
+    every_update = ["norm.power_iteration=every_update"] if norm.startswith("spectral") else []
+    gan = GAN(tiny_cfg(f"norm={norm}", *every_update), 10, torch.device("cpu"))
     gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
     d_grads = [None if p.grad is None else p.grad.clone() for p in gan.D.parameters()]
     rng, g_before = torch.get_rng_state(), {k: v.clone() for k, v in gan.G.state_dict().items()}
