@@ -1,0 +1,36 @@
+"""device= resolved once, for training and for every command (sngan_cli/device.py)."""
+import pytest
+import torch
+
+from sngan_cli import SnganError
+from sngan_cli.device import resolve_device
+
+
+def test_cpu_and_auto(monkeypatch):
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["cuda", "cuda:0", "cuda:free"])
+def test_cuda_without_cuda_is_one_line(name, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SnganError, match=f"device={name} but no CUDA device is available; use device=auto or device=cpu"):
+        resolve_device(name)
+
+
+def test_a_gpu_index_beyond_the_machine_s(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:free") == torch.device("cuda") and resolve_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(SnganError, match="device=cuda:2 but this machine has 2 CUDA device"):
+        resolve_device("cuda:2")
+
+
+def test_the_commands_do_not_import_the_training_loop_for_it():
+    import subprocess
+    import sys
+
+    code = ("import sys; import sngan_cli.commands.sample, sngan_cli.commands.export, sngan_cli.commands.spectrum, "
+            "sngan_cli.commands.bench, sngan_cli.commands.eval, sngan_cli.commands.stats; print('sngan_cli.training.loop' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
