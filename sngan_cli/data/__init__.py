@@ -23,7 +23,9 @@ class DatasetConfig:
     """The options every dataset has."""
 
     name: str = MISSING
-    root: str = MISSING  # each dataset's default, if it has one (a value here would fill a dataset's ??? when merged)
+    # where the files are: each dataset's config gives its default, or leaves it ??? (folder: required).
+    # (No default here: merged under a dataset's options, it would fill their ???.)
+    root: str = MISSING
     resolution: int = positive(32)
     download: bool = True
 
