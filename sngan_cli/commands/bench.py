@@ -23,6 +23,7 @@ from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, choice, help_requested, integer, parse_options, text, usage
 from sngan_cli.losses import LOSSES
+from sngan_cli.models import ARCHITECTURES
 
 SUMMARY = ("Time per 100 generator updates (with n_dis D updates each) for each normalizer on this device:\n"
            "prints a table, writes bench.json, bench.csv and bench.png (Figure 10) into out=.")
@@ -40,7 +41,7 @@ def positive_float(value: str) -> float:
 
 OPTIONS = {
     "dataset": Option(text, "digits", "dataset config (its resolution and labels; no images are read)"),
-    "arch": Option(choice("cnn", "resnet"), "cnn", "architecture"),
+    "arch": Option(choice(*ARCHITECTURES), "cnn", "architecture"),
     "resolution": Option(integer(8), 32, "image size"),
     "width": Option(positive_float, 1.0, "channel multiplier of both networks (1 = the paper)"),
     "norms": Option(text, "all", "comma list of normalizers, or all"),
