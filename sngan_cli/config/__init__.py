@@ -214,8 +214,20 @@ def _one_line(error: BaseException) -> str:
     cause = error.__cause__
     if cause is not None and str(cause).strip():
         lines = lines[:1] + [str(cause).strip().splitlines()[0]]
+        lines += _keys_allowed(cause)
     text = " ".join(lines).split(" Config search path")[0]
     return re.sub(r"(Available options in '[^']+':) (.*)", lambda m: m.group(1) + " " + ", ".join(m.group(2).split()), text)
+
+
+def _keys_allowed(error: BaseException) -> List[str]:
+    """For a key the node lacks (``norm=spectral norm.clip=0.05``): the keys it has."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    schema = getattr(error, "object_type", None)
+    if not isinstance(error, (ConfigAttributeError, ConfigKeyError)) or not dataclasses.is_dataclass(schema):
+        return []
+    node = str(getattr(error, "full_key", "") or "").rpartition(".")[0]
+    return [f"(the keys of {node or 'the config'} here: {', '.join(f.name for f in dataclasses.fields(schema))})"]
 
 
 # ---------------------------------------------------------------------------------------------------
