@@ -16,7 +16,6 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
-from omegaconf import MISSING
 from PIL import Image
 
 from sngan_cli import SnganError

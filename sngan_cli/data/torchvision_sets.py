@@ -26,6 +26,7 @@ class TorchvisionSetConfig(DatasetConfig):
     split: str = "train"  # which split(s) to train on (SPLITS)
     antialias: bool = True  # resizing to `resolution`: antialiased bilinear, or plain bilinear
 
+
 _HOW_TO = {
     "cifar10": "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/) from "
                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
