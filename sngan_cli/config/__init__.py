@@ -68,7 +68,7 @@ def at_least(low: int, default: Any = MISSING) -> Any:
 # (train.amp: bfloat16; train.tf32: TF32 matmuls and convolutions).
 SAME_NUMBERS = (
     "name",  # labels the run directory
-    "device",  # where the run trains
+    "device",  # where the run trains (a resume may move it to another machine, whose kernels may round otherwise)
     "dataset.root", "dataset.download",  # where the data is
     "train.ckpt_every", "train.sample_every", "train.log_every", "train.eval_every", "train.n_samples_grid",
     "train.on_nan",  # what follows a NaN: a run that meets none is the same either way
