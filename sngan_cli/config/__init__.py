@@ -132,7 +132,8 @@ def plain(config: Any) -> Any:
     return config.name if isinstance(config, Enum) else config
 
 
-def config_differences(saved: Mapping, current: Mapping, ignore: Callable[[str], bool] = lambda key: False) -> List[str]:
+def config_differences(saved: Mapping, current: Mapping,
+                       ignore: Callable[[str], bool] = lambda key: False) -> List[str]:
     """'key: saved -> current' for each dotted key whose values differ, except those ``ignore``
     accepts and those only ``saved`` has: keys this code's schema no longer has (a checkpoint of an
     older version saved every normalizer's options), which nothing reads."""
@@ -216,7 +217,8 @@ def _one_line(error: BaseException) -> str:
         lines = lines[:1] + [str(cause).strip().splitlines()[0]]
         lines += _keys_allowed(cause)
     text = " ".join(lines).split(" Config search path")[0]
-    return re.sub(r"(Available options in '[^']+':) (.*)", lambda m: m.group(1) + " " + ", ".join(m.group(2).split()), text)
+    return re.sub(r"(Available options in '[^']+':) (.*)",
+                  lambda m: m.group(1) + " " + ", ".join(m.group(2).split()), text)
 
 
 def _keys_allowed(error: BaseException) -> List[str]:
