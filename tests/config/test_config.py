@@ -72,13 +72,15 @@ def test_unknown_group_option_lists_choices():
                                            (["norm=gp", "norm.power_iteration=every_update"], "power_iteration"),
                                            (["norm=clip", "norm.gp_lambda=1"], "gp_lambda"),
                                            (["dataset=digits", "dataset.split=test"], "split"),
-                                           (["dataset=folder", "dataset.root=x", "dataset.antialias=false"], "antialias")])
+                                           (["dataset=folder", "dataset.root=x", "dataset.antialias=false"],
+                                            "antialias")])
 def test_a_key_the_chosen_option_lacks_fails_at_compose_time(overrides, key):
     """Each normalizer and dataset has only its own options, so a key of another one is refused
     when composed, not accepted and left to block a resume."""
     with pytest.raises(SnganError, match=f"Key '{key}' not in .*the keys of .* here: name, "):
         compose_train(overrides)
-    with pytest.raises(SnganError, match=r"the keys of norm here: name, n_power_iterations, power_iteration, lipschitz\)$"):
+    keys = r"the keys of norm here: name, n_power_iterations, power_iteration, lipschitz\)$"
+    with pytest.raises(SnganError, match=keys):
         compose_train(["norm.clip=0.05"])
 
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from sngan_cli import SnganError
-from sngan_cli.training.checkpoint import find_resumable, load_checkpoint_file, rng_state, save_checkpoint, set_rng_state
+from sngan_cli.training.checkpoint import (find_resumable, load_checkpoint_file, rng_state, save_checkpoint,
+                                           set_rng_state)
 
 
 def test_save_keeps_previous_and_loads_weights_only(tmp_path):
