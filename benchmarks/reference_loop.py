@@ -22,12 +22,6 @@ from sngan_cli.norms import build_normalizer, weight_layers
 REFERENCE_NORMS = ("none", "spectral", "weight", "clip", "gp", "batch", "layer", "orthonormal")
 
 
-def _norm_params(name: str):
-    from sngan_cli.config import NormConfig
-
-    return NormConfig(name=name)
-
-
 class ReferenceGAN:
     def __init__(self, images_uint8: torch.Tensor, arch: str, resolution: int, norm: str, width: float,
                  batch_size: int, n_dis: int, device: torch.device, lr: float = 2e-4, betas=(0.5, 0.999),
@@ -35,7 +29,7 @@ class ReferenceGAN:
         if norm not in REFERENCE_NORMS:
             raise ValueError(f"the reference loop has no {norm}")
         self.norm, self.n_dis, self.device, self.batch_size = norm, n_dis, device, batch_size
-        feature_norm = build_normalizer(_norm_params(norm)).feature_norm  # BN / LN layers of D: architecture
+        feature_norm = build_normalizer({"name": norm}).feature_norm  # BN / LN layers of D: architecture
         self.G = build_generator(arch, resolution, 128, width).to(device)
         self.D = build_discriminator(arch, resolution, width, None, 0, feature_norm)
         for _, module in list(weight_layers(self.D)):

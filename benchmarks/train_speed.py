@@ -36,19 +36,8 @@ from benchmarks.reference_loop import REFERENCE_NORMS, ReferenceGAN  # noqa: E40
 ALL_NORMS = ("none", "spectral", "weight", "clip", "gp", "batch", "layer", "orthonormal", "frobenius", "spectral_gamma")
 
 
-def compose(overrides):
-    from hydra import compose as hydra_compose, initialize_config_module
-
-    from sngan_cli.commands.train import register_resolvers
-    from sngan_cli.config import register_configs
-
-    register_configs()
-    register_resolvers()
-    with initialize_config_module("sngan_cli.conf", version_base="1.3"):
-        return hydra_compose("train", overrides=list(overrides))
-
-
 def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=(), d_calls_as_on_gpu=False):
+    from sngan_cli.config import compose
     from sngan_cli.data import load_dataset
     from sngan_cli.data.batches import BatchStream
     from sngan_cli.training import speed

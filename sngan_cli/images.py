@@ -3,6 +3,7 @@ images ``sngan eval`` scores are the same uint8 values."""
 from __future__ import annotations
 
 import io
+from enum import StrEnum
 
 import torch
 from PIL import Image
@@ -10,7 +11,11 @@ from PIL import Image
 from sngan_cli.atomic import atomic_write
 
 
-QUANTIZE_MODES = ("truncate", "round")
+class Quantize(StrEnum):
+    """``eval.quantize``: how (clamp(x, -1, 1) + 1) * 127.5 becomes uint8 (to_uint8)."""
+
+    truncate = "truncate"  # the authors' astype(uint8)
+    round = "round"
 
 
 def to_uint8(x: torch.Tensor, mode: str = "truncate") -> torch.Tensor:
@@ -20,7 +25,7 @@ def to_uint8(x: torch.Tensor, mode: str = "truncate") -> torch.Tensor:
     if mode == "round":
         scaled = scaled.round()
     elif mode != "truncate":
-        raise ValueError(f"eval.quantize={mode}: choose one of {', '.join(QUANTIZE_MODES)}")
+        raise ValueError(f"eval.quantize={mode}: choose one of {', '.join(Quantize)}")
     return scaled.to(torch.uint8)
 
 

@@ -1,15 +1,24 @@
 """Adversarial losses on D's raw logits f (SPEC section 1), chosen by name.
 
-Each loss is a pair: ``d(real_logits, fake_logits)`` minimised by D, ``g(fake_logits)`` minimised by G.
+Each loss is a pair: ``d(real_logits, fake_logits)`` minimised by D, ``g(fake_logits)`` minimised by G,
+added to LOSSES by name; ``loss=name`` composes its config (config/schema.py registers each), which
+holds the name alone: no loss has options.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Dict, NamedTuple
 
 import torch
 import torch.nn.functional as F
+from omegaconf import MISSING
 
 from sngan_cli import SnganError
+
+
+@dataclass
+class LossConfig:
+    name: str = MISSING
 
 
 class Loss(NamedTuple):

@@ -107,10 +107,21 @@ def with_schema_defaults(config: Dict[str, Any]):
     """A checkpoint's resolved config with the schema's defaults for keys it predates."""
     from omegaconf import OmegaConf
 
-    from sngan_cli.config import ArchConfig, EvalConfig
+    from sngan_cli.config.schema import ArchConfig, EvalConfig
 
     return {"arch": OmegaConf.merge(OmegaConf.structured(ArchConfig(name=config["arch"]["name"])), config["arch"]),
             "eval": OmegaConf.merge(OmegaConf.structured(EvalConfig), config.get("eval", {}))}
+
+
+def saved_normalizer(norm: Dict[str, Any]) -> Normalizer:
+    """The normalizer of a checkpoint's ``norm`` options, of which it keeps those its schema has: a
+    checkpoint of an older version saved every normalizer's options under each."""
+    import dataclasses
+
+    from sngan_cli.norms import normalizer_class
+
+    keys = {f.name for f in dataclasses.fields(normalizer_class(norm["name"]).config)}
+    return build_normalizer({k: v for k, v in norm.items() if k in keys})
 
 
 def warn_if_not_finite(state: Dict[str, Any], path: str, what: str) -> None:
@@ -123,13 +134,10 @@ def warn_if_not_finite(state: Dict[str, Any], path: str, what: str) -> None:
 
 def load_discriminator(path: str, device: torch.device) -> Tuple[nn.Module, Normalizer, Dict[str, Any]]:
     """D with its normalizer applied and its weights (and e.g. spectral norm's u, v) loaded, in eval mode."""
-    from omegaconf import OmegaConf
-
     ckpt = load_checkpoint_file(path, "cpu")
     try:
-        cfg = OmegaConf.create(ckpt["config"])
-        normalizer = build_normalizer(cfg.norm)
-        D = discriminator_from(with_schema_defaults(ckpt["config"])["arch"], cfg.dataset.resolution,
+        normalizer = saved_normalizer(ckpt["config"]["norm"])
+        D = discriminator_from(with_schema_defaults(ckpt["config"])["arch"], ckpt["config"]["dataset"]["resolution"],
                                int(ckpt.get("num_classes", 0)), normalizer.feature_norm)
         normalizer.apply(D)
     except Exception as e:  # a missing or edited key, a value of the wrong type

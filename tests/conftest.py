@@ -11,10 +11,8 @@ from typing import List
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_module
 
-from sngan_cli.commands.train import register_resolvers
-from sngan_cli.config import register_configs
+from sngan_cli.config import compose
 
 # tiny but complete: digits at 16 px, narrow networks, small batches
 TINY = ["device=cpu", "dataset=digits", "dataset.resolution=16", "arch.width=0.125", "train.batch_size=8",
@@ -22,10 +20,7 @@ TINY = ["device=cpu", "dataset=digits", "dataset.resolution=16", "arch.width=0.1
 
 
 def compose_train(overrides: List[str] = ()):
-    register_configs()
-    register_resolvers()
-    with initialize_config_module("sngan_cli.conf", version_base="1.3"):
-        return compose("train", overrides=list(overrides))
+    return compose(overrides)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,9 +19,10 @@ from typing import Dict
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from sngan_cli.norms import available
+
 RECORDED = Path(__file__).with_name("data") / "golden_numbers.json"
-NORMS = sorted(p.stem for p in (ROOT / "sngan_cli" / "conf" / "norm").glob("*.yaml"))
+NORMS = available()  # every registered normalizer (sngan_cli/norms), sorted
 ARCHS = ("cnn", "resnet")
 # tiny runs: digits at 16 px, narrow networks, 3 generator updates of n_dis = 2 (setting A's lr and betas)
 TRAIN = ["dataset=digits", "dataset.resolution=16", "arch.width=0.125", "train.batch_size=8",

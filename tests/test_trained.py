@@ -34,6 +34,21 @@ def test_an_edited_width_is_refused_by_both_loaders(tiny_checkpoint, tmp_path):
         load_discriminator(path, torch.device("cpu"))
 
 
+@pytest.mark.parametrize("norm", ["spectral", "gp"])
+def test_a_checkpoint_of_an_older_version_with_every_normalizer_s_options_loads(norm, tmp_path):
+    """Before each normalizer had its own options, a checkpoint saved all of them under ``norm``: the
+    loaders keep those the normalizer has."""
+    from tests.conftest import _trained_checkpoint
+
+    path = _trained_checkpoint(tmp_path, norm, f"norm={norm}")
+    edited = _edited_copy(path, tmp_path, lambda c: c["config"]["norm"].update(
+        {"n_power_iterations": 1, "power_iteration": "every_forward", "lipschitz": 1.0, "clip": 0.01,
+         "clip_params": "all", "gp_lambda": 10.0, "ortho_beta": 1e-4, "gamma_init": None}))
+    D, normalizer, _ = load_discriminator(edited, torch.device("cpu"))
+    assert normalizer.name == norm and type(normalizer.params).__name__ == type(normalizer).config.__name__
+    assert load_generator(edited, torch.device("cpu")).step == 1
+
+
 def test_an_edited_z_dim_is_refused(tiny_checkpoint, tmp_path):
     path = _edited_copy(tiny_checkpoint, tmp_path, lambda c: c["config"]["arch"].update(z_dim=64))
     with pytest.raises(SnganError, match=r"edited.pt: its G weights do not fit"):

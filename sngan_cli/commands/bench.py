@@ -22,6 +22,8 @@ import torch
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, choice, help_requested, integer, parse_options, text, usage
+from sngan_cli.losses import LOSSES
+from sngan_cli.models import ARCHITECTURES
 
 SUMMARY = ("Time per 100 generator updates (with n_dis D updates each) for each normalizer on this device:\n"
            "prints a table, writes bench.json, bench.csv and bench.png (Figure 10) into out=.")
@@ -39,11 +41,11 @@ def positive_float(value: str) -> float:
 
 OPTIONS = {
     "dataset": Option(text, "digits", "dataset config (its resolution and labels; no images are read)"),
-    "arch": Option(choice("cnn", "resnet"), "cnn", "architecture"),
+    "arch": Option(choice(*ARCHITECTURES), "cnn", "architecture"),
     "resolution": Option(integer(8), 32, "image size"),
     "width": Option(positive_float, 1.0, "channel multiplier of both networks (1 = the paper)"),
     "norms": Option(text, "all", "comma list of normalizers, or all"),
-    "loss": Option(choice("standard", "hinge", "wasserstein"), "standard", "loss"),
+    "loss": Option(choice(*LOSSES), "standard", "loss"),
     "setting": Option(choice("A", "B", "C", "D", "E", "F", "resnet"), "A", "optimizer setting (A: n_dis = 5, as Figure 10)"),
     "steps": Option(integer(1), 20, "timed generator updates (reported scaled to 100)"),
     "warmup": Option(integer(0), 3, "untimed generator updates first"),
@@ -55,20 +57,10 @@ OPTIONS = {
 
 
 def compose_config(overrides: List[str]):
-    """The training config for ``overrides``, composed from the package's groups like ``sngan train``."""
-    from hydra import compose, initialize_config_module
-    from hydra.errors import HydraException
+    """The training config for ``overrides``, composed and validated as ``sngan train`` does."""
+    from sngan_cli.config import compose, validate
 
-    from sngan_cli.commands.train import register_resolvers
-    from sngan_cli.config import register_configs, validate
-
-    register_configs()
-    register_resolvers()
-    try:
-        with initialize_config_module("sngan_cli.conf", version_base="1.3"):
-            cfg = compose("train", overrides=overrides)
-    except HydraException as e:
-        raise SnganError(str(e).splitlines()[0]) from None
+    cfg = compose(overrides)
     validate(cfg)
     return cfg
 
@@ -133,7 +125,7 @@ def main(argv: List[str]) -> None:
         print(usage("bench", SUMMARY, OPTIONS))
         return
     o = parse_options(argv, OPTIONS)
-    from sngan_cli.training.loop import resolve_device
+    from sngan_cli.device import resolve_device
 
     device = resolve_device(o["device"])
     names = norm_list(o["norms"])

@@ -21,7 +21,7 @@ from sngan_cli.evaluation import (dataset_reference, detector_name, folder_batch
                                   reference_from_argument, score_batches, write_json)
 from sngan_cli.metrics import get_protocol
 from sngan_cli.trained import checkpoint_path, generate, load_generator
-from sngan_cli.training.loop import resolve_device
+from sngan_cli.device import resolve_device
 
 SUMMARY = ("Score a checkpoint (ckpt=PATH or run=DIR; writes eval.json into the run directory, or NAME.eval.json\n"
            "beside a checkpoint NAME.pt outside a run) or a folder of images (images=DIR with\n"

@@ -28,7 +28,7 @@ from sngan_cli import SnganError, __version__
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, parse_options, text, usage
 from sngan_cli.trained import TrainedGenerator, checkpoint_path, load_generator
-from sngan_cli.training.loop import resolve_device
+from sngan_cli.device import resolve_device
 
 SUMMARY = "Write the generator of a checkpoint as a standalone TorchScript or ONNX file."
 OPTIONS = {

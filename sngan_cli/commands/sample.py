@@ -23,7 +23,7 @@ from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
 from sngan_cli.trained import Batch, TrainedGenerator, checkpoint_path, generate, load_generator, render
 from sngan_cli.images import grid, save_png
-from sngan_cli.training.loop import resolve_device
+from sngan_cli.device import resolve_device
 
 SUMMARY = ("Write n generated images to out/ as 000000.png, 000001.png, ... (or out/samples.npz with format=npz),\n"
            "one grid (out/grid.png), or a grid of slerp interpolations (out/interpolation.png).")

@@ -11,7 +11,7 @@ from typing import List
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, choice, help_requested, parse_options, text, usage
 from sngan_cli.trained import checkpoint_path, load_discriminator
-from sngan_cli.training.loop import resolve_device
+from sngan_cli.device import resolve_device
 
 SUMMARY = ("Singular values (exact SVD, float64) of every effective D weight; writes spectrum.json and\n"
            "spectrum.png (Figure 3: sigma_i^2 / sigma_max^2 per layer) beside the checkpoint.")

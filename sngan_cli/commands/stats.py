@@ -8,7 +8,7 @@ from sngan_cli.commands.options import Option, boolean, choice, help_requested, 
 from sngan_cli.evaluation import dataset_reference, detector_name, make_detector
 from sngan_cli.metrics import get_protocol
 from sngan_cli.metrics.stats_cache import stats_path
-from sngan_cli.training.loop import resolve_device
+from sngan_cli.device import resolve_device
 
 DEFAULT_RESOLUTION = {"stl10": 48, "imagenet": 128}
 OPTIONS = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 from PIL import Image
 
 from sngan_cli import SnganError
-from sngan_cli.data import ImageSet, register
+from sngan_cli.data import DatasetConfig, ImageSet, register
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 BACKGROUND = (255, 255, 255)  # what transparent pixels show: white
@@ -84,7 +85,13 @@ def read_image(path: str, resolution: int) -> Optional[torch.Tensor]:
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
-@register("folder")
+@dataclass
+class FolderConfig(DatasetConfig):
+    download: bool = False  # (dataset.root, the directory, has no default: it is required)
+    recursive: bool = True  # also look in sub-directories
+
+
+@register("folder", FolderConfig())
 def load_folder(root: str, resolution: int, download: bool = False, recursive: bool = True, **_) -> ImageSet:
     paths = list_images(root, recursive)
     images = [img for img in (read_image(p, resolution) for p in paths) if img is not None]
@@ -111,7 +118,8 @@ class LabelledImageFiles(torch.utils.data.Dataset):
         return img, label
 
 
-@register("imagenet")
+# ILSVRC2012, which cannot be downloaded automatically
+@register("imagenet", DatasetConfig(root="data/imagenet", resolution=128, download=False))
 def load_imagenet(root: str, resolution: int, download: bool = False, **_) -> ImageSet:
     train = os.path.join(root, "train")
     if not os.path.isdir(train):

@@ -1,6 +1,8 @@
 """Image conversions shared by the dataset loaders."""
 from __future__ import annotations
 
+from enum import StrEnum
+
 import torch
 import torch.nn.functional as F
 
@@ -17,7 +19,11 @@ def resize_uint8(images: torch.Tensor, resolution: int, batch: int = 1024, antia
     return torch.cat(out)
 
 
-SCALINGS = ("exact", "dequantize")
+class DataScaling(StrEnum):
+    """``arch.data_scaling``: how uint8 images become floats in [-1, 1] (to_unit_range)."""
+
+    exact = "exact"
+    dequantize = "dequantize"
 
 
 def to_unit_range(images: torch.Tensor, scaling: str = "exact") -> torch.Tensor:
@@ -29,4 +35,4 @@ def to_unit_range(images: torch.Tensor, scaling: str = "exact") -> torch.Tensor:
     if scaling == "dequantize":
         x = images.float().div_(128.0).sub_(1.0)
         return x.add_(torch.rand_like(x).div_(128.0))
-    raise ValueError(f"arch.data_scaling={scaling}: choose one of {', '.join(SCALINGS)}")
+    raise ValueError(f"arch.data_scaling={scaling}: choose one of {', '.join(DataScaling)}")

@@ -14,6 +14,7 @@ All weights ~ N(0, 0.02), biases 0.
 """
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Callable, Optional
 
 import torch
@@ -26,6 +27,14 @@ NormLayer = Callable[[int], nn.Module]
 # (kernel, stride) of D's seven convs, and their channels under each plan of the `d_channels` key
 D_KERNELS = [(3, 1), (4, 2), (3, 1), (4, 2), (3, 1), (4, 2), (3, 1)]
 D_CHANNELS = {"downsample": (64, 128, 128, 256, 256, 512, 512), "table3": (64, 64, 128, 128, 256, 256, 512)}
+DChannels = StrEnum("DChannels", [(plan, plan) for plan in D_CHANNELS])  # ``arch.d_channels``
+
+
+class GDenseBN(StrEnum):
+    """``arch.g_dense_bn``: what G's first BN normalizes."""
+
+    units = "units"  # each of the M_g * M_g * 512 dense units (the authors' code)
+    channels = "channels"  # each of the 512 channels (Table 3)
 
 
 def check_resolution(resolution: int) -> int:

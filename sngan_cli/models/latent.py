@@ -2,11 +2,17 @@
 by ``arch.z_distribution`` (docs/fidelity.md)."""
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Optional
 
 import torch
 
-Z_DISTRIBUTIONS = ("normal", "uniform")
+
+class ZDistribution(StrEnum):
+    """``arch.z_distribution``."""
+
+    normal = "normal"  # N(0, I): the paper's text, sngan_projection
+    uniform = "uniform"  # U[-1, 1]: chainer-gan-lib
 
 
 def draw_z(n: int, z_dim: int, distribution: str, device: Optional[torch.device] = None,
@@ -19,5 +25,5 @@ def draw_z(n: int, z_dim: int, distribution: str, device: Optional[torch.device]
     elif distribution == "normal":
         z = torch.randn(n, z_dim, generator=generator, device=where)
     else:
-        raise ValueError(f"arch.z_distribution={distribution}: choose one of {', '.join(Z_DISTRIBUTIONS)}")
+        raise ValueError(f"arch.z_distribution={distribution}: choose one of {', '.join(ZDistribution)}")
     return z if device is None else z.to(device)

@@ -20,6 +20,7 @@ layers with gain 1, D's last dense layer has no bias (``d_fc_bias``) and pools b
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from typing import Callable, List, Optional, Tuple
 
 import torch
@@ -29,6 +30,20 @@ from torch import nn
 from sngan_cli.models.layers import GeneratorBatchNorm, scaled
 
 NormLayer = Callable[[int], nn.Module]
+
+
+class DHidden(StrEnum):
+    """``arch.d_hidden``: the width inside a D block (the first block's is its output's)."""
+
+    input = "input"  # its input's channels (sngan_projection)
+    output = "output"  # its output's
+
+
+class DPool(StrEnum):
+    """``arch.d_pool``: D's global pooling before its last dense layer."""
+
+    sum = "sum"  # sngan_projection
+    mean = "mean"  # Gulrajani et al.'s ResNet (Table 7)
 
 
 def variant(resolution: int) -> Tuple[int, List[int], List[int], int]:

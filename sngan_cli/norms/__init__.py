@@ -1,18 +1,24 @@
 """Normalizers of the discriminator, chosen by name (SPEC section 1, the rows of Table 2).
 
 A normalizer is one small class in one file of this package, registered with
-``@register("name")``. It may change how D is built (a feature-normalization layer after each
-conv), reparametrize D's weights (``apply``), run work before or after each D update, and add a
-penalty to D's loss. Everything it does touches D only; G always uses batch normalization.
+``@register("name", ItsConfig)``: ``ItsConfig``, a dataclass beside it extending NormConfig, holds
+its options (``norm.<option>``), and is what ``norm=name`` composes (config/schema.py registers
+every normalizer's), so a key it lacks is refused when the config is composed. It may change how D
+is built (a feature-normalization layer after each conv), reparametrize D's weights (``apply``),
+run work before or after each D update, and add a penalty to D's loss. Everything it does touches D
+only; G always uses batch normalization.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import pkgutil
-from typing import Callable, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 import torch
+from omegaconf import MISSING, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from torch import nn
 
 from sngan_cli import SnganError
@@ -20,13 +26,21 @@ from sngan_cli import SnganError
 WEIGHT_LAYERS = (nn.Conv2d, nn.Linear, nn.Embedding)
 
 
+@dataclasses.dataclass
+class NormConfig:
+    """The options of a normalizer without options of its own: its name (``norm=NAME``)."""
+
+    name: str = MISSING
+
+
 class Normalizer:
     """Does nothing; subclasses override the hooks that apply to them."""
 
     name = "none"
+    config: type = NormConfig  # its options (set by @register)
 
     def __init__(self, params) -> None:
-        self.params = params
+        self.params = params  # an instance of ``config``
 
     def feature_norm(self, channels: int) -> nn.Module:
         """Layer inserted after each conv of D (before its activation)."""
@@ -70,9 +84,11 @@ class Normalizer:
 _REGISTRY: Dict[str, type] = {}
 
 
-def register(name: str) -> Callable[[type], type]:
+def register(name: str, config: type = NormConfig) -> Callable[[type], type]:
+    """``@register("name", ItsConfig)``: the normalizer ``norm=name``, with the options ``ItsConfig``
+    (a dataclass extending NormConfig; NormConfig itself for a normalizer without options)."""
     def wrap(cls: type) -> type:
-        cls.name = name
+        cls.name, cls.config = name, config
         _REGISTRY[name] = cls
         return cls
     return wrap
@@ -83,17 +99,42 @@ def _load_all() -> None:
         importlib.import_module(f"{__name__}.{info.name}")
 
 
-def available() -> list:
+def normalizers() -> Dict[str, type]:
+    """Every normalizer by name."""
     _load_all()
-    return sorted(_REGISTRY)
+    return dict(sorted(_REGISTRY.items()))
+
+
+def available() -> list:
+    return list(normalizers())
+
+
+def normalizer_class(name: Any) -> type:
+    if name not in normalizers():
+        raise SnganError(f"norm={name} is unknown: choose one of {', '.join(available())}")
+    return _REGISTRY[name]
 
 
 def build_normalizer(params) -> Normalizer:
-    """``params`` has a ``name`` and the numbers of NormConfig (a DictConfig or the dataclass)."""
-    _load_all()
-    if params.name not in _REGISTRY:
-        raise SnganError(f"norm={params.name} is unknown: choose one of {', '.join(available())}")
-    return _REGISTRY[params.name](params)
+    """The normalizer ``params.name`` with the options of ``params``: the composed ``norm`` node, a
+    mapping (a checkpoint's: trained.py keeps the keys its schema has) or a namespace. Each option is
+    checked against the normalizer's config (name, type, closed choices); the normalizer sees an
+    instance of that dataclass."""
+    values = _as_dict(params)
+    cls = normalizer_class(values.get("name"))
+    try:
+        options = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls.config), values))
+    except OmegaConfBaseException as e:
+        raise SnganError(f"norm={cls.name}: {str(e).splitlines()[0]}") from None
+    return cls(options)
+
+
+def _as_dict(params: Any) -> Dict[str, Any]:
+    if isinstance(params, Mapping):  # a DictConfig too
+        return dict(params.items())
+    if dataclasses.is_dataclass(params):
+        return {f.name: getattr(params, f.name) for f in dataclasses.fields(params)}
+    return dict(vars(params))
 
 
 def weight_layers(D: nn.Module) -> Iterator[Tuple[str, nn.Module]]:

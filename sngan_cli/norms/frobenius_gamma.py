@@ -4,10 +4,10 @@ import torch
 
 from sngan_cli.norms import register
 from sngan_cli.norms.frobenius import FrobeniusNormalization
-from sngan_cli.norms.scaled import ScaledWithPenalty
+from sngan_cli.norms.scaled import ScaledConfig, ScaledWithPenalty
 
 
-@register("frobenius_gamma")
+@register("frobenius_gamma", ScaledConfig)
 class FrobeniusNormalizationWithScale(ScaledWithPenalty, FrobeniusNormalization):
     @staticmethod
     def divisor(weight):

@@ -10,13 +10,20 @@ where compiled graphs cannot run ``autograd.grad`` with ``create_graph``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
 from torch import nn
 
-from sngan_cli.norms import Normalizer, register
+from sngan_cli.config import non_negative
+from sngan_cli.norms import NormConfig, Normalizer, register
 from sngan_cli.norms.spectral import refreshed_before
+
+
+@dataclass
+class GradientPenaltyConfig(NormConfig):
+    gp_lambda: float = non_negative(10.0)  # lambda: the penalty's weight
 
 
 def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
@@ -28,7 +35,7 @@ def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-@register("gp")
+@register("gp", GradientPenaltyConfig)
 class GradientPenalty(Normalizer):
     def penalty(self, D, real, fake, labels):
         return self.params.gp_lambda * gradient_penalty(D, real, fake, labels)

@@ -4,10 +4,18 @@ beta * sum over layers of ||W^T W - I||_F^2.
 For a non-square W (d_out x d_in, conv kernels flattened) the Gram matrix of the smaller side is
 used (W W^T when d_out <= d_in), the one that can equal I: the penalty of a semi-orthogonal W is 0.
 """
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from sngan_cli.norms import Normalizer, raw_weight, register, weight_layers
+from sngan_cli.config import non_negative
+from sngan_cli.norms import NormConfig, Normalizer, raw_weight, register, weight_layers
+
+
+@dataclass
+class OrthonormalConfig(NormConfig):
+    ortho_beta: float = non_negative(1e-4)  # beta: the penalty's weight
 
 
 def orthonormal_penalty(weight: torch.Tensor) -> torch.Tensor:
@@ -18,7 +26,7 @@ def orthonormal_penalty(weight: torch.Tensor) -> torch.Tensor:
     return (gram - torch.eye(gram.shape[0], device=gram.device, dtype=gram.dtype)).pow(2).sum()
 
 
-@register("orthonormal")
+@register("orthonormal", OrthonormalConfig)
 class OrthonormalRegularization(Normalizer):
     @torch.no_grad()
     def apply(self, D: nn.Module) -> None:

@@ -9,12 +9,24 @@ each combine one normalization with this scale in their own small file.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from sngan_cli.config import positive
 from sngan_cli.norms import Normalizer, raw_weight, weight_layers
-from sngan_cli.norms.gp import gradient_penalty
+from sngan_cli.norms.gp import GradientPenaltyConfig, gradient_penalty
+
+
+@dataclass
+class ScaledConfig(GradientPenaltyConfig):
+    """The gradient penalty's weight (0: none), and where gamma starts."""
+
+    # null: the norm the weight is divided by (sigma(W), ||w_i||, ||W||_F): W-tilde = W at step 0
+    gamma_init: Optional[float] = positive(None)
 
 
 class LearnableScale(nn.Module):

@@ -19,6 +19,8 @@ GPU: the normalization is one autograd Function whose backward is the closed for
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Iterator
 
 import torch
@@ -26,7 +28,22 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-from sngan_cli.norms import Normalizer, raw_weight, register, weight_layers
+from sngan_cli.config import positive
+from sngan_cli.norms import NormConfig, Normalizer, raw_weight, register, weight_layers
+
+
+class PowerIteration(StrEnum):
+    """``norm.power_iteration``: when u and v are refreshed (the module's docstring)."""
+
+    every_forward = "every_forward"  # every training-mode call of D (the authors' code)
+    every_update = "every_update"  # once per D update, before it (Algorithm 1's text)
+
+
+@dataclass
+class SpectralConfig(NormConfig):
+    n_power_iterations: int = positive(1)  # power-iteration steps each time u is refreshed
+    power_iteration: PowerIteration = PowerIteration.every_forward
+    lipschitz: float = positive(1.0)  # target spectral norm K of each layer
 
 
 class _DivideBySigma(torch.autograd.Function):
@@ -137,11 +154,11 @@ def spectral_layers(D: nn.Module):
                     yield name, module, p
 
 
-@register("spectral")
+@register("spectral", SpectralConfig)
 class SpectralNormalization(Normalizer):
     @property
     def refreshes_per_forward(self) -> bool:
-        return self.params.power_iteration == "every_forward"
+        return self.params.power_iteration == PowerIteration.every_forward
 
     def refresh_outside(self, D: nn.Module) -> contextlib.AbstractContextManager:
         return refreshed_before(D)

@@ -3,11 +3,11 @@ learned gamma per output row, with the gradient penalty (Table 7, "w/ Weight Nor
 import torch
 
 from sngan_cli.norms import register
-from sngan_cli.norms.scaled import ScaledWithPenalty
+from sngan_cli.norms.scaled import ScaledConfig, ScaledWithPenalty
 from sngan_cli.norms.weight import WeightNormalization
 
 
-@register("weight_gamma")
+@register("weight_gamma", ScaledConfig)
 class WeightNormalizationWithScale(ScaledWithPenalty, WeightNormalization):
     @staticmethod
     def divisor(weight):

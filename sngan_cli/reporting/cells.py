@@ -17,6 +17,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Hashable, Iterable, List, Optional, Tuple
 
+from sngan_cli.config import changes_numbers, flatten
 from sngan_cli.reporting.runs import Run
 from sngan_cli.reporting.significance import interval95
 
@@ -25,9 +26,6 @@ HIGHER_IS_BETTER = {IS: True, FID: False}
 DIGITS = {IS: 2, FID: 1}
 MISSING = "—"
 
-# keys that do not change the numbers, or that name the cell itself
-IGNORED_KEYS = ("seed", "name", "device", "dataset.root", "dataset.download", "eval", "train.ckpt_every",
-                "train.sample_every", "train.log_every", "train.eval_every", "train.on_nan", "train.n_samples_grid")
 
 
 @dataclass(frozen=True)
@@ -169,21 +167,9 @@ def best_setting(by_setting: Dict[str, List[Run]]) -> Optional[str]:
     return scored[0] if scored else None
 
 
-def _flatten(node, prefix: str = "") -> Dict[str, object]:
-    if not isinstance(node, dict):
-        return {prefix: node}
-    out: Dict[str, object] = {}
-    for key, value in node.items():
-        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
-def _ignored(key: str) -> bool:
-    return any(key == i or key.startswith(i + ".") for i in IGNORED_KEYS)
-
-
 def differing_keys(runs: List[Run]) -> List[str]:
-    """Config keys (beyond seed, name and bookkeeping) whose values differ between ``runs``."""
-    flat = [_flatten(r.config or {}) for r in runs]
+    """Config keys whose values differ between ``runs``, the seeds of one cell: those that change the
+    numbers (config.changes_numbers), but the seed."""
+    flat = [flatten(r.config or {}) for r in runs]
     keys = sorted(set().union(*flat)) if flat else []
-    return [k for k in keys if not _ignored(k) and len({repr(f.get(k)) for f in flat}) > 1]
+    return [k for k in keys if k != "seed" and changes_numbers(k) and len({repr(f.get(k)) for f in flat}) > 1]

@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 from omegaconf import OmegaConf
 
+from sngan_cli.config import get
 from sngan_cli.training.guard import read_status
 
 HYDRA_CONFIG = os.path.join(".hydra", "config.yaml")
@@ -35,12 +36,7 @@ class Run:
 
     def get(self, key: str, default: Any = None) -> Any:
         """A dotted config key (``arch.d_width``), or ``default`` when absent."""
-        node: Any = self.config
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return get(self.config, key, default)
 
     @property
     def dataset(self) -> str:

@@ -19,13 +19,17 @@ import torch
 
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
+from sngan_cli.config import plain
 
 LAST, PREVIOUS = "last.pt", "previous.pt"
 UNREADABLE = ".unreadable"  # suffix of a checkpoint moved aside because it could not be read
 
 
 def save_checkpoint(state: Dict[str, Any], ckpt_dir: str) -> str:
-    """Write ``last.pt``, keeping the one it replaces as ``previous.pt``."""
+    """Write ``last.pt``, keeping the one it replaces as ``previous.pt``. Its ``config`` is stored as
+    plain values (closed choices by name: config.plain), which ``weights_only`` loading reads."""
+    if "config" in state:
+        state = {**state, "config": plain(state["config"])}
     last = os.path.join(ckpt_dir, LAST)
     atomic_write(last, lambda f: torch.save(state, f), keep_previous_as=os.path.join(ckpt_dir, PREVIOUS))
     return last
@@ -128,20 +132,3 @@ def set_rng_state(state: Dict[str, Any]) -> None:
     np.random.set_state(("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
                          n["cached_gaussian"]))
     random.setstate((3, tuple(state["python"]), None))
-
-
-def config_differences(saved: Dict[str, Any], current: Dict[str, Any], ignore=()) -> List[str]:
-    """Flattened keys whose values differ, as 'key: saved -> current' lines."""
-    def flatten(d, prefix=""):
-        out = {}
-        for k, v in d.items():
-            key = f"{prefix}{k}"
-            if isinstance(v, dict):
-                out.update(flatten(v, key + "."))
-            else:
-                out[key] = v
-        return out
-
-    a, b = flatten(saved), flatten(current)
-    return [f"{k}: {a.get(k, '<absent>')} -> {b.get(k, '<absent>')}"
-            for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k) != b.get(k)]

@@ -4,7 +4,8 @@
   the kernel releases the lock when its holder dies, even by SIGKILL, so no stale lock remains.
 - SIGTERM (SLURM pre-emption) and SIGINT (Ctrl-C) become a request to stop after the current step,
   which the loop honours by saving a checkpoint first.
-- ``status.json``: running / finished / failed (with the error) / interrupted, for sweeps and reports.
+- ``status.json``: running / finished / failed (with the error) / interrupted, for sweeps and reports;
+  a sweep fails naming its runs that failed, whatever launcher ran them (FailedRunsOfTheSweep).
 """
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ import logging
 import os
 import signal
 import socket
+import time
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
+
+from hydra.experimental.callback import Callback
 
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
@@ -91,3 +95,25 @@ def read_status(run_dir: str) -> Optional[Dict]:
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+failed_runs: Dict[str, str] = {}  # run directory -> why it failed, for this process's sweep
+
+
+class FailedRunsOfTheSweep(Callback):
+    """Collects, in the process that started the sweep, the runs of this sweep that failed, whatever
+    launcher ran them: a run in another process (joblib, submitit) records its failure only in its
+    ``status.json``, so the sweep directory is searched, once all runs are done, for those written
+    since the sweep started with status ``failed``; a run in this process adds itself to
+    ``failed_runs`` (commands/train.py). conf/train.yaml registers it."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        self.started = time.time() - 1  # file times come from a coarser clock
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        for folder, _, files in os.walk(config.hydra.sweep.dir):
+            if "status.json" not in files or os.path.getmtime(os.path.join(folder, "status.json")) < self.started:
+                continue
+            status = read_status(folder)
+            if status and status.get("status") == "failed":
+                failed_runs.setdefault(os.path.abspath(folder), status.get("error", "failed"))

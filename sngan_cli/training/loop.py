@@ -25,15 +25,16 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from sngan_cli import SnganError
-from sngan_cli.config import RESUMABLE_KEYS, validate
+from sngan_cli.config import config_differences, resumable
 from sngan_cli.data import load_dataset
 from sngan_cli.data.batches import BatchStream
+from sngan_cli.device import resolve_device
 from sngan_cli.losses import get_loss
 from sngan_cli.models import build_pair
 from sngan_cli.models.latent import draw_z
 from sngan_cli.norms import build_normalizer, weight_layers
 from sngan_cli.training import speed
-from sngan_cli.training.checkpoint import LAST, config_differences, find_resumable, load_weights, set_rng_state
+from sngan_cli.training.checkpoint import LAST, find_resumable, load_weights, set_rng_state
 from sngan_cli.training.distributed import SINGLE, Distributed, claim_free_gpu, device_for, from_environment
 from sngan_cli.training.ema import GeneratorEMA
 from sngan_cli.training.guard import StopRequest, record_failure, run_lock, write_status
@@ -45,18 +46,6 @@ MAX_RESTORES = 3  # train.on_nan=restore: consecutive roll-backs before giving u
 RANK_SEED_STRIDE = 100_003  # rank r of a data-parallel run seeds with seed + r * stride (rank 0: seed)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``cuda:free`` resolves to ``cuda`` here; train() then claims a free GPU (distributed.claim_free_gpu)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SnganError(f"device={name} but no CUDA device is available; use device=auto or device=cpu")
-    if name == "cuda:free":
-        return torch.device("cuda")
-    device = torch.device(name)
-    if device.index is not None and device.index >= torch.cuda.device_count():
-        raise SnganError(f"device={name} but this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -204,7 +193,7 @@ def resume_state(cfg: DictConfig, ckpt_dir: str, quarantine: bool = False) -> Op
     ckpt = find_resumable(ckpt_dir, quarantine=quarantine)
     if ckpt is None:
         return None
-    differences = config_differences(ckpt["config"], OmegaConf.to_container(cfg, resolve=True), RESUMABLE_KEYS)
+    differences = config_differences(ckpt["config"], cfg, ignore=resumable)
     if differences:
         raise SnganError(f"{ckpt_dir} holds a run with another configuration; choose another name=... "
                          f"or hydra.run.dir=... to start a new run. Differences: {'; '.join(differences)}")
@@ -214,15 +203,15 @@ def resume_state(cfg: DictConfig, ckpt_dir: str, quarantine: bool = False) -> Op
 def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; return its final step and directory.
 
-    Under ``torchrun`` every rank calls this with the same config and directory."""
-    validate(cfg)
-    resolve_device(cfg.device)  # refuse device=cuda without CUDA before touching the run directory
+    Under ``torchrun`` every rank calls this with the same config and directory, validated
+    (config.validate) by whoever composed it."""
+    device = resolve_device(cfg.device)  # refuse device=cuda without CUDA before touching the run directory
     dist = from_environment(cfg.device)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     with contextlib.ExitStack() as held:
         # rank 0 takes the run lock; the others learn whether it could, and stop with it if not
         dist.on_main(lambda: held.enter_context(run_lock(run_dir)))
-        device = device_for(dist, resolve_device(cfg.device))
+        device = device_for(dist, device)
         if cfg.device == "cuda:free" and not dist.enabled:
             device = claim_free_gpu(held)  # held until this run ends, or its process dies
         # every rank reads the same file; only rank 0 moves an unreadable one aside
@@ -263,8 +252,7 @@ def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]]
     device = device or device_for(dist, resolve_device(cfg.device))
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     seed_everything(cfg.seed + RANK_SEED_STRIDE * dist.rank)
-    data = load_dataset(cfg.dataset.name, cfg.dataset.root, cfg.dataset.resolution, cfg.dataset.download,
-                        recursive=cfg.dataset.recursive, split=cfg.dataset.split, antialias=cfg.dataset.antialias)
+    data = load_dataset(**cfg.dataset)
     if cfg.arch.conditional and data.num_classes == 0:
         raise SnganError(f"arch.conditional=true needs labels, and dataset={cfg.dataset.name} has none")
     gan = GAN(cfg, data.num_classes, device, dist)

@@ -98,7 +98,7 @@ class Monitor:
 
 def all_hparam_names() -> List[str]:
     """``HPARAMS`` and every option of every normalizer: one list for every run of this version."""
-    from sngan_cli.config import NormConfig
+    from sngan_cli.norms import normalizers
 
-    options = sorted(f"norm.{name}" for name in NormConfig.__dataclass_fields__ if name != "name")
-    return [*HPARAMS, *options]
+    options = {f"norm.{name}" for cls in normalizers().values() for name in cls.config.__dataclass_fields__}
+    return [*HPARAMS, *sorted(options - {"norm.name"})]

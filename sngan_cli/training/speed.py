@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from enum import StrEnum
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
@@ -50,7 +51,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AMP_MODES = ("none", "bf16")
+
+class Amp(StrEnum):
+    """``train.amp``."""
+
+    none = "none"
+    bf16 = "bf16"  # bfloat16 autocast of G's and D's forward passes
 
 
 def configure_backends(tf32: bool, device: torch.device) -> None:

@@ -43,11 +43,13 @@ def test_multirun_of_two_runs(tmp_path):
     ("dataset.resolution=20", "dataset.resolution=20 does not fit arch=cnn"),
     ("name=../../escape", "not allowed"),
     ("name=" + "n" * 300, "at most 100"),
-    ("norm=schema", "norm.name has no value"),
+    ("setting=schema", "setting.name has no value"),
+    ("norm=spectral norm.clip=0.05", "Key 'clip' not in 'SpectralConfig'"),
+    ("arch.z_distribution=gaussian", "Invalid value 'gaussian', expected one of [normal, uniform]"),
     ("setting.lr=nan", "setting.lr=nan is not allowed: it must be a finite number"),
 ])
 def test_bad_input_is_a_clean_error(override, expected, tmp_path):
-    proc = run_sngan("train", *TINY, *STEPS, override, cwd=str(tmp_path), check=False)
+    proc = run_sngan("train", *TINY, *STEPS, *override.split(" "), cwd=str(tmp_path), check=False)
     assert proc.returncode != 0
     assert expected in proc.stderr
     assert proc.stderr.strip().count("\n") == 0, proc.stderr  # one line

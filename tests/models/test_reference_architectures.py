@@ -172,7 +172,10 @@ def test_fidelity_text_switches_every_stated_point_at_once():
     assert (text.arch.d_channels, text.arch.d_slope, text.arch.z_distribution, text.arch.g_dense_bn,
             text.arch.d_first_norm, text.arch.data_scaling, text.norm.power_iteration) == (
         "table3", 0.1, "normal", "channels", True, "exact", "every_update")
-    assert (code.norm.clip_params, text.norm.clip_params) == ("all", "weights")
+    # a normalizer's own points (fidelity/norm/), for whichever normalizer has them
+    clip = [compose_train(["norm=clip", f"fidelity={f}"]).norm.clip_params for f in ("code", "text")]
+    assert clip == ["all", "weights"]
+    assert compose_train(["norm=spectral_gamma", "fidelity=text"]).norm.power_iteration == "every_update"
     _, G, D = build(["dataset=cifar10", "fidelity=text", "norm=batch"])
     assert [m.out_channels for m in D.modules() if isinstance(m, nn.Conv2d)] == [64, 64, 128, 128, 256, 256, 512]
     assert isinstance(G.bn0, nn.BatchNorm2d) and G.bn0.num_features == 512

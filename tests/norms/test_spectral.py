@@ -2,7 +2,6 @@ import pytest
 import torch
 from torch import nn
 
-from sngan_cli.config import NormConfig
 from sngan_cli.norms import build_normalizer
 from sngan_cli.norms.spectral import spectral_layers
 
@@ -25,7 +24,7 @@ def test_normalized_weight_has_spectral_norm_K_after_warmup(make_layer, K):
     torch.manual_seed(0)
     layer = make_layer()
     D = nn.Sequential(layer)
-    sn = build_normalizer(NormConfig(name="spectral", lipschitz=K, power_iteration="every_update"))
+    sn = build_normalizer(dict(name="spectral", lipschitz=K, power_iteration="every_update"))
     sn.apply(D)
     # one power iteration per update: the error shrinks as (sigma_2 / sigma_1) ** (2 * steps)
     for _ in range(200):
@@ -36,7 +35,7 @@ def test_normalized_weight_has_spectral_norm_K_after_warmup(make_layer, K):
 def test_every_update_one_power_iteration_per_d_update_and_none_in_forward():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(6, 4))
-    sn = build_normalizer(NormConfig(name="spectral", n_power_iterations=1, power_iteration="every_update"))
+    sn = build_normalizer(dict(name="spectral", n_power_iterations=1, power_iteration="every_update"))
     sn.apply(D)
     (_, _, p), = spectral_layers(D)
     u0 = p.u.clone()
@@ -50,7 +49,7 @@ def test_every_update_one_power_iteration_per_d_update_and_none_in_forward():
 def test_u_persists_across_steps_and_is_saved():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Conv2d(3, 8, 3))
-    sn = build_normalizer(NormConfig(name="spectral"))
+    sn = build_normalizer(dict(name="spectral"))
     sn.apply(D)
     sn.before_d_step(D)
     state = D.state_dict()
@@ -59,7 +58,7 @@ def test_u_persists_across_steps_and_is_saved():
     # a fresh D loading the state continues from the same u
     torch.manual_seed(1)
     D2 = nn.Sequential(nn.Conv2d(3, 8, 3))
-    build_normalizer(NormConfig(name="spectral")).apply(D2)
+    build_normalizer(dict(name="spectral")).apply(D2)
     D2.load_state_dict(state)
     assert torch.equal(D2.state_dict()[u_key[0]], state[u_key[0]])
     assert torch.allclose(D2[0].weight, D[0].weight)
@@ -68,7 +67,7 @@ def test_u_persists_across_steps_and_is_saved():
 def test_estimate_tracks_exact_sigma_of_raw_weight():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(20, 10))
-    sn = build_normalizer(NormConfig(name="spectral", power_iteration="every_update"))
+    sn = build_normalizer(dict(name="spectral", power_iteration="every_update"))
     sn.apply(D)
     for _ in range(30):
         sn.before_d_step(D)
@@ -80,7 +79,7 @@ def test_estimate_tracks_exact_sigma_of_raw_weight():
 def test_spectral_gamma_scales_by_learnable_gamma():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(9, 4))
-    norm = build_normalizer(NormConfig(name="spectral_gamma", gamma_init=3.0, power_iteration="every_update"))
+    norm = build_normalizer(dict(name="spectral_gamma", gamma_init=3.0, power_iteration="every_update"))
     norm.apply(D)
     for _ in range(50):
         norm.before_d_step(D)
@@ -113,7 +112,7 @@ def test_closed_form_backward_matches_autograd(shape, K):
 def test_batched_power_iteration_equals_the_per_layer_formula():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(6, 4), nn.Conv2d(3, 5, 3), nn.Linear(9, 2))
-    sn = build_normalizer(NormConfig(name="spectral", n_power_iterations=2, power_iteration="every_update"))
+    sn = build_normalizer(dict(name="spectral", n_power_iterations=2, power_iteration="every_update"))
     sn.apply(D)
     expected = {}
     for name, module, p in spectral_layers(D):
@@ -132,7 +131,7 @@ def test_every_forward_refreshes_u_at_each_training_call_then_normalizes_with_it
     divides by the new u^T W v; eval mode neither refreshes nor changes sigma."""
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(6, 4))
-    sn = build_normalizer(NormConfig(name="spectral"))
+    sn = build_normalizer(dict(name="spectral"))
     sn.apply(D)
     (_, module, p), = spectral_layers(D)
     raw = module.parametrizations.weight.original.detach()
@@ -157,7 +156,7 @@ def test_every_forward_backward_uses_each_calls_own_u():
     taken with the u, v it normalized with, although the second call moved the buffers."""
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(6, 4))
-    build_normalizer(NormConfig(name="spectral")).apply(D)
+    build_normalizer(dict(name="spectral")).apply(D)
     (_, module, p), = spectral_layers(D)
     a, b = torch.randn(3, 6), torch.randn(3, 6)
     u0, v0 = p.u.clone(), p.v.clone()

@@ -66,3 +66,16 @@ def test_best_setting_is_the_highest_mean_final_is():
     assert best_setting(by_setting) == "A"  # mean 7.0
     assert best_setting({"C": [_run("c0", 0)]}) is None
     assert best_setting({"B": [_run("b", 0, 6.0)], "A": [_run("a", 0, 6.0)]}) == "A"  # ties: by name
+
+
+def test_seeds_of_a_cell_may_differ_only_in_keys_that_do_not_change_the_numbers():
+    """The report's grouping and the resume check share config.changes_numbers."""
+    from sngan_cli.reporting.cells import differing_keys
+
+    def run(seed, **train):
+        return Run(path=f"/r/{seed}", rel=str(seed), status=None, eval=None,
+                   config={"seed": seed, "name": f"n{seed}", "train": {"compile": False, "amp": "none", **train},
+                           "eval": {"protocol": "paper", "quantize": "truncate"}})
+
+    assert differing_keys([run(0), run(1, compile=True, log_every=7)]) == []
+    assert differing_keys([run(0), run(1, amp="bf16"), run(2, tf32=True)]) == ["train.amp", "train.tf32"]

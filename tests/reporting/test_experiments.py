@@ -7,11 +7,9 @@ from importlib import resources
 from math import prod
 
 import pytest
-from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from sngan_cli.commands.train import register_resolvers
-from sngan_cli.config import register_configs, validate
+from sngan_cli.config import compose, validate
 
 SETTINGS = "A,B,C,D,E,F"
 NINE = "clip,gan_gp,wgan_gp,batch_norm,layer_norm,weight_norm,orthonormal,sn_gan,sn_gan_hinge"
@@ -45,10 +43,7 @@ RUN_COUNTS = {"table2_cifar10_cnn": 162, "table2_stl10_cnn_2x": 54, "figure4_stl
 
 @pytest.fixture(scope="module")
 def hydra_compose():
-    register_configs()
-    register_resolvers()
-    with initialize_config_module("sngan_cli.conf", version_base="1.3"):
-        yield lambda overrides: compose("train", overrides=overrides, return_hydra_config=True)
+    return lambda overrides: compose(overrides, hydra=True)
 
 
 def _options(group: str):

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from sngan_cli import SnganError
-from sngan_cli.training.checkpoint import (config_differences, find_resumable, load_checkpoint_file, rng_state,
-                                           save_checkpoint, set_rng_state)
+from sngan_cli.training.checkpoint import (find_resumable, load_checkpoint_file, rng_state, save_checkpoint,
+                                           set_rng_state)
 
 
 def test_save_keeps_previous_and_loads_weights_only(tmp_path):
@@ -59,10 +59,15 @@ def test_rng_state_round_trip():
     assert torch.equal(a, torch.rand(3))
 
 
-def test_config_differences():
-    saved = {"train": {"steps": 10, "batch_size": 64}, "norm": {"name": "spectral"}}
-    now = {"train": {"steps": 20, "batch_size": 32}, "norm": {"name": "spectral"}}
-    assert config_differences(saved, now, ignore=("train.steps",)) == ["train.batch_size: 64 -> 32"]
+def test_the_config_is_saved_as_plain_values(tmp_path):
+    """Closed choices (Enum members in the composed config) are stored by name: a checkpoint holds
+    only what torch.load(weights_only=True) reads."""
+    from sngan_cli.models.latent import ZDistribution
+
+    save_checkpoint({"step": 1, "G": {}, "D": {}, "config": {"arch": {"z_distribution": ZDistribution.uniform}}},
+                    str(tmp_path))
+    config = load_checkpoint_file(str(tmp_path / "last.pt"))["config"]
+    assert config == {"arch": {"z_distribution": "uniform"}} and type(config["arch"]["z_distribution"]) is str
 
 
 def test_an_unreadable_last_with_no_readable_previous_refuses_to_start(tmp_path):

@@ -72,6 +72,30 @@ def test_resume_with_another_config_refuses_listing_differences(tiny_cfg, tmp_pa
     assert _weights(str(tmp_path))[0] == 3
 
 
+# the config a checkpoint of the version before per-normalizer options saved: every normalizer's keys
+OLD_NORM = {"n_power_iterations": 1, "power_iteration": "every_forward", "lipschitz": 1.0, "clip": 0.01,
+            "clip_params": "all", "gp_lambda": 10.0, "ortho_beta": 1e-4, "gamma_init": None}
+OLD_DATASET = {"recursive": True, "split": "train", "antialias": True}
+
+
+def test_a_resume_may_not_switch_what_changes_the_numbers_and_takes_an_older_version_s_checkpoint(tiny_cfg, tmp_path):
+    """train.amp and train.tf32 change the numbers (config.changes_numbers): a resume refuses them. A
+    checkpoint whose config holds keys this version's schema no longer has resumes: nothing reads them."""
+    train(tiny_cfg("train.steps=2", "train.sample_every=2", "train.ckpt_every=2"), str(tmp_path))
+    for option, difference in (("train.amp=bf16", "train.amp: none -> bf16"),
+                               ("train.tf32=true", "train.tf32: False -> True")):
+        with pytest.raises(SnganError, match=difference):
+            train(tiny_cfg("train.steps=3", option), str(tmp_path))
+    last = tmp_path / "checkpoints" / "last.pt"
+    ckpt = torch.load(last, weights_only=True)
+    ckpt["config"]["norm"].update(OLD_NORM)
+    ckpt["config"]["dataset"].update(OLD_DATASET)
+    torch.save(ckpt, last)
+    same_numbers = ["train.sample_every=3", "train.compile=false", "train.fused_adam=false"]  # may change
+    train(tiny_cfg("train.steps=3", *same_numbers), str(tmp_path))
+    assert _weights(str(tmp_path))[0] == 3
+
+
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_cfg, tmp_path, monkeypatch):
     real_g_step, calls = GAN.g_step, []
 
@@ -174,7 +198,8 @@ def test_g_step_computes_g_gradients_only_and_the_same_as_a_full_backward(norm, 
     # (every_update: the reference backward's D call below must see the g_step's sigma)
     from sngan_cli.training import speed
 
-    cfg = tiny_cfg(f"norm={norm}", "norm.power_iteration=every_update")
+    every_update = ["norm.power_iteration=every_update"] if norm.startswith("spectral") else []
+    cfg = tiny_cfg(f"norm={norm}", *every_update)
     gan = GAN(cfg, 10, torch.device("cpu"))
     cached = speed.accelerate(gan, cfg.train).cached if accelerated else []  # the plain step, or the run's
     gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)

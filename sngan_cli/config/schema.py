@@ -1,0 +1,167 @@
+"""The typed schema of a training run.
+
+Hydra composes the YAML groups in ``conf/`` (arch, setting, presets) on top of these dataclasses
+and of the options each normalizer, loss and dataset registers beside its code (register_configs),
+so a typo in a key, a key the chosen option does not have (``norm=spectral norm.clip=0.05``), a
+value of the wrong type (``train.steps=abc``) or a closed choice outside its Enum
+(``arch.z_distribution=gaussian``) fails at compose time. Each Enum is defined where its choice is
+implemented; the choices of registries (protocols, detectors) are read from them. Ranges are declared
+on the fields and checked by config.validate().
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+from sngan_cli import SnganError
+from sngan_cli.config import at_least, fraction, non_negative, positive
+from sngan_cli.data import DatasetConfig, configs as dataset_configs
+from sngan_cli.data.transforms import DataScaling
+from sngan_cli.images import Quantize
+from sngan_cli.losses import LOSSES, LossConfig
+from sngan_cli.metrics.protocol import PROTOCOLS
+from sngan_cli.metrics.registry import DETECTORS
+from sngan_cli.models.cnn import DChannels, GDenseBN
+from sngan_cli.models.latent import ZDistribution
+from sngan_cli.models.resnet import DHidden, DPool
+from sngan_cli.norms import NormConfig, normalizers
+from sngan_cli.training.speed import Amp
+
+
+@dataclass
+class ArchConfig:
+    name: str = MISSING
+    z_dim: int = positive(128)
+    width: float = positive(1.0)  # channel multiplier for G and D (1.0 = the paper)
+    g_width: float = positive(1.0)  # extra multiplier for G only (ResNet orthonormal and Table 7: 0.5, the original G)
+    d_width: float = positive(1.0)  # extra multiplier for D only (Table 7 widens D 1.5x)
+    d_last_channels: Optional[int] = positive(None)  # channels of D's last conv layer (Figure 4); null = paper
+    conditional: bool = False  # conditional BN in G + projection D (needs a labelled dataset)
+    # How the authors' code builds and feeds the networks where the paper's text says otherwise or
+    # nothing (docs/fidelity.md); `fidelity=text` switches every point the text states to the text.
+    z_distribution: ZDistribution = ZDistribution.normal  # uniform: chainer-gan-lib (arch=cnn)
+    g_batch_size: int = positive(128)  # latent vectors per G update (arch=cnn: 64, as chainer-gan-lib)
+    data_scaling: DataScaling = DataScaling.dequantize  # exact: x/127.5 - 1 (arch=cnn) | x/128 - 1 + U[0, 1/128)
+    # standard CNN only
+    d_channels: DChannels = DChannels.downsample  # D doubles its channels at the 4x4 stride-2 convs | table3
+    d_slope: float = fraction(0.2)  # leaky ReLU slope in D (Table 3's text: 0.1)
+    g_dense_bn: GDenseBN = GDenseBN.units  # G's first BN over all dense units | per channel
+    d_first_norm: bool = False  # norm=batch/layer: also normalize after D's first conv
+    # ResNet only
+    d_hidden: DHidden = DHidden.input  # width inside a D block: its input channels | its output's
+    residual_gain: float = positive(1.4142135623730951)  # Glorot-uniform gain of the residual convs (shortcuts: 1)
+    d_pool: DPool = DPool.sum  # D's global pooling: sum | mean (Gulrajani et al.'s ResNet, Table 7)
+    d_fc_bias: bool = False  # bias in D's last dense layer (Gulrajani et al.'s ResNet: true)
+
+
+class LrDecay(StrEnum):
+    none = "none"
+    linear = "linear"  # to 0 at train.steps, starting at setting.decay_start
+
+
+@dataclass
+class SettingConfig:
+    """Adam hyper-parameters and n_dis (Table 1)."""
+
+    name: str = MISSING
+    lr: float = positive()
+    beta1: float = fraction()
+    beta2: float = fraction()
+    n_dis: int = positive()
+    lr_decay: LrDecay = LrDecay.none
+    decay_start: int = non_negative(0)
+    steps: int = positive(100_000)  # the setting's run length in generator updates: train.steps' default
+
+
+class OnNaN(StrEnum):
+    stop = "stop"
+    restore = "restore"  # roll back to the last checkpoint and go on with a new seed
+
+
+@dataclass
+class TrainConfig:
+    steps: int = positive(100_000)  # generator updates (train.yaml: the setting's, setting.steps)
+    batch_size: int = positive(64)
+    g_batch_size: Optional[int] = positive(None)  # latent vectors per G update; null = the architecture's (arch.g_batch_size)
+    ckpt_every: int = positive(5_000)
+    sample_every: int = positive(5_000)
+    log_every: int = positive(100)
+    eval_every: int = non_negative(0)  # 0 = off
+    on_nan: OnNaN = OnNaN.stop
+    n_samples_grid: int = positive(100)
+    # speed options (docs/performance.md): how the computation runs, not what it computes
+    channels_last: bool = False  # NHWC memory layout for G, D and the batches
+    tf32: bool = False  # CUDA: TF32 matmuls and convolutions (false keeps PyTorch's defaults)
+    compile: bool = False  # torch.compile of G, D's loss, G's loss and the normalizer's per-update work and penalty
+    cuda_graphs: bool = False  # compile in mode reduce-overhead: CUDA graphs of the compiled steps (implies compile)
+    amp: Amp = Amp.none  # bf16: autocast of G and D; sigma, losses and gradient penalty in fp32
+    fused_adam: bool = True  # Adam's fused implementation (the same update, one kernel for all parameters)
+    # an exponential moving average of G's weights (beyond the paper; training/ema.py)
+    ema: bool = False
+    ema_decay: float = fraction(0.9999)
+    ema_start: int = non_negative(1000)  # G updates before averaging starts (G_ema is a copy of G until then)
+
+
+ProtocolName = StrEnum("ProtocolName", [(name, name) for name in PROTOCOLS])  # eval.protocol
+# eval.detector: auto (digits-classifier for digits, else inception) or a detector by name
+DetectorName = StrEnum("DetectorName", [(name, name) for name in ("auto", *DETECTORS)])
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation during training (train.eval_every) and the defaults of `sngan eval`."""
+
+    protocol: ProtocolName = ProtocolName.paper  # metrics/protocol.py (paper Appendix B.1)
+    detector: DetectorName = DetectorName.auto
+    n_generated: Optional[int] = at_least(2, None)  # null = the protocol's count
+    seed: int = 0
+    batch_size: int = positive(250)
+    inception_weights: Optional[str] = None  # or env SNGAN_INCEPTION_WEIGHTS
+    quantize: Quantize = Quantize.truncate  # G's output -> uint8: the authors' astype(uint8) | round
+
+
+@dataclass
+class TrainRunConfig:
+    dataset: DatasetConfig = MISSING
+    arch: ArchConfig = MISSING
+    norm: NormConfig = MISSING
+    loss: LossConfig = MISSING
+    setting: SettingConfig = MISSING
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seed: int = non_negative(0)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | cuda:free (one GPU per job of a local sweep)
+    name: str = ""
+
+
+def register_configs() -> None:
+    """The schema of conf/train.yaml; the options of the norm, loss and dataset groups, one per entry
+    of their registries; and the schemas the YAML options of the arch and setting groups extend."""
+    cs = ConfigStore.instance()
+    cs.store(name="train_schema", node=TrainRunConfig)
+    for name, normalizer in normalizers().items():
+        cs.store(group="norm", name=name, node=normalizer.config(name=name))
+    for name in LOSSES:
+        cs.store(group="loss", name=name, node=LossConfig(name=name))
+    for name, options in dataset_configs().items():
+        cs.store(group="dataset", name=name, node=options)
+    for group, node in [("arch", ArchConfig), ("setting", SettingConfig)]:
+        cs.store(group=group, name="schema", node=node)
+
+
+def check_group_names(cfg) -> None:
+    """A group's name chooses its code, which needs the options of that name (``norm.name=gp``
+    under ``norm=spectral`` would give the gradient penalty spectral norm's options)."""
+    for group, options in (("norm", {name: n.config for name, n in normalizers().items()}),
+                           ("loss", {name: LossConfig for name in LOSSES}),
+                           ("dataset", {name: type(c) for name, c in dataset_configs().items()})):
+        name = cfg[group].name
+        if name not in options:
+            raise SnganError(f"{group}.name={name} is not allowed: choose one of {', '.join(options)}")
+        if OmegaConf.get_type(cfg[group]) is not options[name]:
+            raise SnganError(f"{group}.name={name} is not allowed with these {group} options: choose the {group} "
+                             f"with {group}={name}")
