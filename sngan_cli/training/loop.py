@@ -28,10 +28,10 @@ from sngan_cli import SnganError, __version__
 from sngan_cli.config import RESUMABLE_KEYS, validate
 from sngan_cli.data import load_dataset
 from sngan_cli.data.batches import BatchStream
-from sngan_cli.images import grid, save_png, to_uint8
+from sngan_cli.images import save_png, square_grid, to_uint8
 from sngan_cli.losses import get_loss
 from sngan_cli.models import build_pair
-from sngan_cli.models.latent import draw_z
+from sngan_cli.models.latent import CYCLE, draw_latent
 from sngan_cli.norms import build_normalizer, raw_weight, weight_layers
 from sngan_cli.training import speed
 from sngan_cli.training.checkpoint import (LAST, config_differences, find_resumable, load_weights, rng_state,
@@ -138,9 +138,7 @@ class GAN:
         return contextlib.nullcontext() if self.compiled else speed.weights_once(self.d_normalized)
 
     def latent(self, n: int):
-        z = draw_z(n, self.z_dim, self.z_distribution, self.device)
-        y = torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
-        return z, y
+        return draw_latent(n, self.z_dim, self.z_distribution, self.num_classes, device=self.device)
 
     def set_lr(self, step: int) -> None:
         """Linear decay to 0 at train.steps, from setting.decay_start on, when setting.lr_decay=linear."""
@@ -257,10 +255,8 @@ class GAN:
 
 def fixed_latent(gan: GAN, n: int, seed: int):
     """The z (and labels) of the sample grids: the same for the whole run and across resumes."""
-    g = torch.Generator().manual_seed(seed)
-    z = draw_z(n, gan.z_dim, gan.z_distribution, gan.device, generator=g)
-    y = (torch.arange(n) % gan.num_classes).to(gan.device) if gan.num_classes else None
-    return z, y
+    return draw_latent(n, gan.z_dim, gan.z_distribution, gan.num_classes, CYCLE, gan.device,
+                       torch.Generator().manual_seed(seed))
 
 
 def resume_state(cfg: DictConfig, ckpt_dir: str, quarantine: bool = False) -> Optional[Dict[str, Any]]:
@@ -467,7 +463,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
             if step % train.sample_every == 0 or last:
                 gan.sync_buffers()  # G's BN running statistics, averaged over the ranks
                 if monitor is not None:
-                    image = grid(to_uint8(gan.sample(grid_z, grid_y), cfg.eval.quantize), nrow=int(np.ceil(np.sqrt(len(grid_z)))))
+                    image = square_grid(to_uint8(gan.sample(grid_z, grid_y), cfg.eval.quantize))
                     save_png(image, os.path.join(run_dir, "samples", f"step_{step:07d}.png"))
                     monitor.image(step, "samples", image)
             if train.eval_every and (step % train.eval_every == 0 or last):
