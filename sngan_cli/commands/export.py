@@ -2,11 +2,11 @@
 
 The file holds G in eval mode (BN running statistics) with its plain weights (the normalizers
 reparametrize D only, so G has no parametrization to fold): ``forward(z)``, or ``forward(z, y)`` for
-conditional models, takes z float32 (N, z_dim) and y int64 (N,) and returns images float32 (N, 3, H, W) in [-1, 1], for any N. Load it with
-``torch.jit.load`` (format=torchscript) or an ONNX runtime such as onnxruntime (format=onnx; the
-export itself needs the onnx and onnxscript packages). The TorchScript file also carries
-``sngan.json`` (z_dim, classes, resolution, step), readable through ``torch.jit.load``'s
-``_extra_files``.
+conditional models, takes z float32 (N, z_dim) and y int64 (N,) and returns images float32
+(N, 3, H, W) in [-1, 1], for any N. Load it with ``torch.jit.load`` (format=torchscript) or an ONNX
+runtime such as onnxruntime (format=onnx; the export itself needs the onnx and onnxscript packages).
+The TorchScript file also carries ``sngan.json`` (z_dim, classes, resolution, step), readable
+through ``torch.jit.load``'s ``_extra_files``.
 """
 from __future__ import annotations
 
