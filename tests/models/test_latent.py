@@ -24,7 +24,8 @@ def test_the_default_generator_draws_on_the_device():
 def test_grid_labels_cycle_and_a_label_fills_the_batch():
     g = torch.Generator().manual_seed(0)
     z, y = draw_latent(5, 4, "normal", 3, CYCLE, generator=g)
-    assert y.tolist() == [0, 1, 2, 0, 1] and torch.equal(z, draw_z(5, 4, "normal", generator=torch.Generator().manual_seed(0)))
+    assert y.tolist() == [0, 1, 2, 0, 1]
+    assert torch.equal(z, draw_z(5, 4, "normal", generator=torch.Generator().manual_seed(0)))
     _, y = draw_latent(4, 4, "normal", 3, 2, generator=g)
     assert y.tolist() == [2, 2, 2, 2] and y.dtype == torch.long
 
