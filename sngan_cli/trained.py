@@ -85,10 +85,10 @@ def load_generator(path: str, device: torch.device) -> TrainedGenerator:
     if not isinstance(cfg, dict):
         raise SnganError(f"checkpoint {path} lacks its resolved config")
     try:
-        arch, resolution = with_schema_defaults(cfg)["arch"], cfg["dataset"]["resolution"]
+        defaults = with_schema_defaults(cfg)
+        arch, quantize, resolution = defaults["arch"], defaults["eval"]["quantize"], cfg["dataset"]["resolution"]
         num_classes = int(ckpt.get("num_classes", 0))
         G = generator_from(arch, resolution, num_classes)
-        quantize = with_schema_defaults(cfg)["eval"]["quantize"]
     except Exception as e:  # a missing or edited key, a value of the wrong type
         raise SnganError(f"checkpoint {path}: its config does not describe a generator sngan can build "
                          f"({type(e).__name__}: {e})") from None

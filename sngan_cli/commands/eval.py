@@ -22,6 +22,8 @@ from sngan_cli.data.folder import folder_batches, list_images
 from sngan_cli.metrics import PROTOCOLS, build_detector, get_protocol, scalars, score
 from sngan_cli.metrics.reference import dataset_reference, reference_from_argument
 from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
+from sngan_cli.reporting.runs import EVAL as RESULT
+from sngan_cli.reporting.runs import is_run_dir
 from sngan_cli.trained import checkpoint_path, generate, load_generator
 from sngan_cli.training.loop import resolve_device
 
@@ -49,17 +51,16 @@ OPTIONS = {
     "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G and the detector run"),
     "overwrite": Option(boolean, False, "replace an existing eval.json (or NAME.eval.json)"),
 }
-RESULT = "eval.json"
 
 
 def result_location(path: str):
     """(result file, TensorBoard directory or None) of an evaluation of the checkpoint ``path``: the
-    run directory when the checkpoint is in a run's ``checkpoints/`` (a run has status.json), else
-    ``NAME.eval.json`` beside ``NAME.pt`` and no events."""
+    run directory when the checkpoint is in the ``checkpoints/`` of a run (a directory the report
+    reads as one: reporting/runs.py's is_run_dir), else ``NAME.eval.json`` beside ``NAME.pt`` and no
+    events."""
     folder = os.path.dirname(os.path.abspath(path))
     run_dir = os.path.dirname(folder)
-    if os.path.basename(folder) == "checkpoints" and (os.path.isfile(os.path.join(run_dir, "status.json"))
-                                                       or os.path.isdir(os.path.join(run_dir, ".hydra"))):
+    if os.path.basename(folder) == "checkpoints" and is_run_dir(run_dir):
         return os.path.join(run_dir, RESULT), run_dir
     return os.path.join(folder, f"{os.path.splitext(os.path.basename(path))[0]}.{RESULT}"), None
 
