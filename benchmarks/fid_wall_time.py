@@ -48,13 +48,16 @@ class _Images(torch.utils.data.Dataset):
 
 
 def evaluate_sngan(generated, real, weights, batch, device):
-    from sngan_cli.metrics import build_detector, reference_statistics, score
+    from dataclasses import replace
+
+    from sngan_cli.metrics import build_detector, get_protocol, reference_statistics, score
     from sngan_cli.metrics.stats_cache import ReferenceStats
 
     detector = build_detector("inception", weights, device=device, batch_size=batch)
     chunks = lambda x: (x[i:i + batch] for i in range(0, len(x), batch))  # noqa: E731
     reference = ReferenceStats(*reference_statistics(detector, chunks(real)))
-    result = score(detector, chunks(generated), reference, n_samples=len(generated), splits=10)
+    everything = replace(get_protocol("standard"), n_generated_fid=len(generated))  # IS in 10 splits, FID on all
+    result = score(detector, chunks(generated), reference, everything, len(generated))
     return result["fid"], result["inception_score_mean"]
 
 

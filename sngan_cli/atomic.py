@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import tempfile
-from typing import BinaryIO, Callable, Optional
+from typing import Any, BinaryIO, Callable, Dict, Optional
 
 from sngan_cli import SnganError
 
@@ -96,3 +97,8 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as:
         if isinstance(e, OSError):  # a full disk, a quota, a permission: say which file
             raise SnganError(f"could not write {path}: {describe_os_error(e)}; nothing partial was left behind") from e
         raise
+
+
+def write_json(path: str, payload: Dict[str, Any]) -> None:
+    """``payload`` as indented JSON, atomically."""
+    atomic_write(path, lambda f: f.write((json.dumps(payload, indent=2) + "\n").encode()))

@@ -3,6 +3,7 @@ images ``sngan eval`` scores are the same uint8 values."""
 from __future__ import annotations
 
 import io
+import math
 from enum import StrEnum
 
 import torch
@@ -29,16 +30,12 @@ def to_uint8(x: torch.Tensor, mode: str = "truncate") -> torch.Tensor:
     return scaled.to(torch.uint8)
 
 
-def grid(images_uint8: torch.Tensor, nrow: int, padding: int = 2) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> one uint8 (C, H', W') grid, ``nrow`` images per row, black padding."""
-    n, c, h, w = images_uint8.shape
-    cols = min(nrow, n)
-    rows = -(-n // cols)
-    out = torch.zeros(c, rows * (h + padding) + padding, cols * (w + padding) + padding, dtype=torch.uint8)
-    for i, image in enumerate(images_uint8.cpu()):
-        top, left = padding + (i // cols) * (h + padding), padding + (i % cols) * (w + padding)
-        out[:, top:top + h, left:left + w] = image
-    return out
+def square_grid(images_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> one uint8 (C, H', W') image on the CPU: the images in rows of ceil(√N),
+    by torchvision's ``make_grid`` (2 px of black padding around and between them)."""
+    from torchvision.utils import make_grid  # torchvision takes seconds to import: only when a grid is made
+
+    return make_grid(images_uint8.cpu(), nrow=math.ceil(math.sqrt(len(images_uint8))))
 
 
 def save_png(image_uint8_chw: torch.Tensor, path: str) -> None:

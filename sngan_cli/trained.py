@@ -13,7 +13,7 @@ from tqdm import tqdm
 from sngan_cli import SnganError
 from sngan_cli.images import to_uint8
 from sngan_cli.models import discriminator_from, generator_from
-from sngan_cli.models.latent import draw_z
+from sngan_cli.models.latent import RANDOM, draw_latent
 from sngan_cli.norms import Normalizer, build_normalizer
 from sngan_cli.training.checkpoint import LAST, load_checkpoint_file, load_weights
 
@@ -39,13 +39,9 @@ class TrainedGenerator:
 
     def latent(self, n: int, generator: torch.Generator, label: Optional[int] = None):
         """z (the run's arch.z_distribution) and labels (uniform, or all ``label``) drawn from
-        ``generator`` on the CPU."""
-        z = draw_z(n, self.z_dim, self.z_distribution, generator=generator)
-        y = None
-        if self.num_classes:
-            y = (torch.full((n,), label, dtype=torch.long) if label is not None
-                 else torch.randint(self.num_classes, (n,), generator=generator))
-        return z.to(self.device), (y.to(self.device) if y is not None else None)
+        ``generator`` on the CPU, on G's device."""
+        return draw_latent(n, self.z_dim, self.z_distribution, self.num_classes, RANDOM if label is None else label,
+                           self.device, generator)
 
     @torch.no_grad()
     def images(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -89,10 +85,10 @@ def load_generator(path: str, device: torch.device) -> TrainedGenerator:
     if not isinstance(cfg, dict):
         raise SnganError(f"checkpoint {path} lacks its resolved config")
     try:
-        arch, resolution = with_schema_defaults(cfg)["arch"], cfg["dataset"]["resolution"]
+        defaults = with_schema_defaults(cfg)
+        arch, quantize, resolution = defaults["arch"], defaults["eval"]["quantize"], cfg["dataset"]["resolution"]
         num_classes = int(ckpt.get("num_classes", 0))
         G = generator_from(arch, resolution, num_classes)
-        quantize = with_schema_defaults(cfg)["eval"]["quantize"]
     except Exception as e:  # a missing or edited key, a value of the wrong type
         raise SnganError(f"checkpoint {path}: its config does not describe a generator sngan can build "
                          f"({type(e).__name__}: {e})") from None

@@ -1,4 +1,5 @@
-"""``sngan eval``: Inception Score and FID, TensorFlow-compatible (SPEC section 4).
+"""``sngan eval``: Inception Score and FID, TensorFlow-compatible (paper Sec. 4, Appendix B.1; the
+scoring itself is metrics/evaluate.py's, shared with the evaluations during training).
 
 - ``sngan eval ckpt=PATH`` or ``run=DIR``: generate with the checkpoint's G (the images ``sngan sample``
   writes for the same seed), score against the run's dataset and print the result. A checkpoint in
@@ -14,12 +15,15 @@ import os
 from typing import List
 
 from sngan_cli import SnganError
+from sngan_cli.atomic import write_json
 from sngan_cli.commands.options import (Option, boolean, choice, help_requested, integer, parse_options, text,
                                         usage)
-from sngan_cli.data.folder import list_images
-from sngan_cli.evaluation import (dataset_reference, detector_name, folder_batches, make_detector,
-                                  reference_from_argument, score_batches, write_json)
-from sngan_cli.metrics import get_protocol
+from sngan_cli.data.folder import folder_batches, list_images
+from sngan_cli.metrics import PROTOCOLS, build_detector, get_protocol, scalars, score
+from sngan_cli.metrics.reference import dataset_reference, reference_from_argument
+from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
+from sngan_cli.reporting.runs import EVAL as RESULT
+from sngan_cli.reporting.runs import is_run_dir
 from sngan_cli.trained import checkpoint_path, generate, load_generator
 from sngan_cli.device import resolve_device
 
@@ -31,32 +35,32 @@ OPTIONS = {
     "run": Option(text, help="run directory: uses DIR/checkpoints/last.pt"),
     "images": Option(text, help="a folder of PNG/JPEG images to score"),
     "reference": Option(text, help="with images=: a folder, a .npz with mu/sigma, or a dataset name"),
-    "protocol": Option(choice("paper", "standard"), "paper",
+    "protocol": Option(choice(*PROTOCOLS), "paper",
                        "paper: IS on 50,000 in 10 splits of 5,000, FID 10,000 real vs the first 5,000 generated; "
                        "standard: 50,000 generated vs the whole training set"),
     "n": Option(integer(2), help="generated images, overriding the protocol's count"),
-    "detector": Option(choice("auto", "inception", "digits-classifier"), "auto",
+    "detector": Option(choice(*DETECTOR_CHOICES), "auto",
                        "auto: digits-classifier for digits, else the TF Inception"),
     "inception_weights": Option(text, help="pt_inception-2015-12-05-6726825d.pth (or env SNGAN_INCEPTION_WEIGHTS)"),
     "eval.inception_weights": Option(text, help="same as inception_weights="),
     "resolution": Option(integer(8), 32, "with images= and a dataset reference: its resolution"),
-    "dataset.root": Option(text, help="where the reference dataset lives (default: the run's, else data)"),
+    "dataset.root": Option(text, help="where the reference dataset lives (default: the run's, else the "
+                                      "dataset config's: data, or data/imagenet)"),
     "seed": Option(integer(0), 0, "seed of the latent draw (as in sngan sample)"),
     "batch_size": Option(integer(1), 250, "images per forward pass (does not change the numbers)"),
     "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G and the detector run"),
     "overwrite": Option(boolean, False, "replace an existing eval.json (or NAME.eval.json)"),
 }
-RESULT = "eval.json"
 
 
 def result_location(path: str):
     """(result file, TensorBoard directory or None) of an evaluation of the checkpoint ``path``: the
-    run directory when the checkpoint is in a run's ``checkpoints/`` (a run has status.json), else
-    ``NAME.eval.json`` beside ``NAME.pt`` and no events."""
+    run directory when the checkpoint is in the ``checkpoints/`` of a run (a directory the report
+    reads as one: reporting/runs.py's is_run_dir), else ``NAME.eval.json`` beside ``NAME.pt`` and no
+    events."""
     folder = os.path.dirname(os.path.abspath(path))
     run_dir = os.path.dirname(folder)
-    if os.path.basename(folder) == "checkpoints" and (os.path.isfile(os.path.join(run_dir, "status.json"))
-                                                       or os.path.isdir(os.path.join(run_dir, ".hydra"))):
+    if os.path.basename(folder) == "checkpoints" and is_run_dir(run_dir):
         return os.path.join(run_dir, RESULT), run_dir
     return os.path.join(folder, f"{os.path.splitext(os.path.basename(path))[0]}.{RESULT}"), None
 
@@ -95,15 +99,14 @@ def main(argv: List[str]) -> None:
         n_files = len(list_images(o["images"], option="images"))
         if o["n"] is None:
             check_count(n_files, "images", o["images"], protocol.is_splits)
-        name = detector_name(o["reference"], o["detector"])
-        detector = with_digits_hint(lambda: make_detector(name, weights, device))
-        reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"],
-                                            o["dataset.root"] or "data")
+        detector = with_digits_hint(lambda: build_detector(o["detector"], dataset=o["reference"],
+                                                           inception_weights=weights, device=device))
+        reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"], o["dataset.root"])
         n = o["n"] or sum(len(b) for b in folder_batches(o["images"]))
         if o["n"] is None:
             check_count(n, "images", f"{o['images']} (readable files)", protocol.is_splits)
-        result = score_batches(detector, lambda: folder_batches(o["images"]), reference, protocol, n)
-        result["record"]["images"] = os.path.abspath(o["images"])
+        result = score(detector, lambda: folder_batches(o["images"]), reference, protocol, n,
+                       images=os.path.abspath(o["images"]))
         print(json.dumps(result, indent=2))
         return
 
@@ -115,12 +118,12 @@ def main(argv: List[str]) -> None:
         raise SnganError(f"{out} exists (an earlier evaluation); add overwrite=true to replace it")
     tg = load_generator(path, device)
     dataset = {**tg.config["dataset"], "root": o["dataset.root"] or tg.config["dataset"]["root"]}
-    detector = make_detector(detector_name(dataset["name"], o["detector"]), weights, device)
+    detector = build_detector(o["detector"], dataset=dataset["name"], inception_weights=weights, device=device)
     reference = dataset_reference(detector, dataset, protocol)
     n = o["n"] or protocol.n_generated
     images = lambda: (batch for batch, _ in generate(tg, n, o["seed"], o["batch_size"], progress=n >= 1000))
-    result = {**score_batches(detector, images, reference, protocol, n), "step": tg.step}
-    result["record"].update(seed=o["seed"], checkpoint=os.path.abspath(path))
+    result = score(detector, images, reference, protocol, n, step=tg.step, seed=o["seed"],
+                   checkpoint=os.path.abspath(path))
     print(json.dumps(result, indent=2), flush=True)  # shown even when the result cannot be written
     write_json(out, result)
     if events is not None:
@@ -132,6 +135,5 @@ def log_to_tensorboard(run_dir: str, result: dict) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(run_dir) as writer:
-        writer.add_scalar("metrics/IS", result["inception_score_mean"], result["step"])
-        if result["fid"] is not None:
-            writer.add_scalar("metrics/FID", result["fid"], result["step"])
+        for tag, value in scalars(result).items():
+            writer.add_scalar(tag, value, result["step"])

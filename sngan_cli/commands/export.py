@@ -1,17 +1,16 @@
 """``sngan export``: the trained generator as one standalone file that runs without sngan.
 
-The file holds G in eval mode (BN running statistics) with every parametrization folded into plain
-weights: ``forward(z)``, or ``forward(z, y)`` for conditional models, takes z float32 (N, z_dim) and
-y int64 (N,) and returns images float32 (N, 3, H, W) in [-1, 1], for any N. Load it with
-``torch.jit.load`` (format=torchscript) or an ONNX runtime such as onnxruntime (format=onnx; the
-export itself needs the onnx and onnxscript packages). The TorchScript file also carries
-``sngan.json`` (z_dim, classes, resolution, step), readable through ``torch.jit.load``'s
-``_extra_files``.
+The file holds G in eval mode (BN running statistics) with its plain weights (the normalizers
+reparametrize D only, so G has no parametrization to fold): ``forward(z)``, or ``forward(z, y)`` for
+conditional models, takes z float32 (N, z_dim) and y int64 (N,) and returns images float32
+(N, 3, H, W) in [-1, 1], for any N. Load it with ``torch.jit.load`` (format=torchscript) or an ONNX
+runtime such as onnxruntime (format=onnx; the export itself needs the onnx and onnxscript packages).
+The TorchScript file also carries ``sngan.json`` (z_dim, classes, resolution, step), readable
+through ``torch.jit.load``'s ``_extra_files``.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 import importlib.util
 import json
 import os
@@ -22,11 +21,11 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from sngan_cli import SnganError, __version__
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, parse_options, text, usage
+from sngan_cli.models.latent import CYCLE, draw_latent
 from sngan_cli.trained import TrainedGenerator, checkpoint_path, load_generator
 from sngan_cli.device import resolve_device
 
@@ -63,31 +62,15 @@ class ConditionalGenerator(nn.Module):
         return self.G(z, y)
 
 
-def plain_copy(G: nn.Module) -> nn.Module:
-    """A deep copy of G in eval mode with every parametrization (spectral norm, ...) folded into a
-    plain weight, so the export needs no sngan code and does no power iteration."""
-    G = copy.deepcopy(G).eval()
-    for module in list(G.modules()):
-        if parametrize.is_parametrized(module):
-            # deepcopy keeps torch's per-module injected class, shared with the original: give the
-            # copy its own, or removing the parametrization would strip the original's as well
-            cls = type(module)
-            module.__class__ = type(cls.__name__, cls.__bases__, dict(cls.__dict__))
-            for name in list(module.parametrizations):
-                parametrize.remove_parametrizations(module, name, leave_parametrized=True)
-    return G
-
-
 def standalone(tg: TrainedGenerator, device: torch.device) -> nn.Module:
-    G = plain_copy(tg.G).to(device)
+    G = tg.G.to(device)
     return (ConditionalGenerator(G) if tg.num_classes else UnconditionalGenerator(G)).eval()
 
 
 def example_inputs(tg: TrainedGenerator, batch: int, device: torch.device) -> Tuple[torch.Tensor, ...]:
-    z = torch.randn(batch, tg.z_dim, generator=torch.Generator().manual_seed(batch)).to(device)
-    if tg.num_classes:
-        return z, (torch.arange(batch) % tg.num_classes).to(device)
-    return (z,)
+    z, y = draw_latent(batch, tg.z_dim, tg.z_distribution, tg.num_classes, CYCLE, device,
+                       torch.Generator().manual_seed(batch))
+    return (z,) if y is None else (z, y)
 
 
 def input_names(tg: TrainedGenerator) -> List[str]:

@@ -10,7 +10,6 @@ for 50,000 images at z_dim=128), far less than the images themselves.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from typing import Any, Dict, Iterator, List, Optional
@@ -22,8 +21,8 @@ from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
 from sngan_cli.trained import Batch, TrainedGenerator, checkpoint_path, generate, load_generator, render
-from sngan_cli.images import grid, save_png
 from sngan_cli.device import resolve_device
+from sngan_cli.images import save_png, square_grid
 
 SUMMARY = ("Write n generated images to out/ as 000000.png, 000001.png, ... (or out/samples.npz with format=npz),\n"
            "one grid (out/grid.png), or a grid of slerp interpolations (out/interpolation.png).")
@@ -125,8 +124,12 @@ def write_npz(batches: Iterator[Batch], n: int, path: str) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def write_grid(batches: Iterator[Batch], nrow: int, path: str) -> None:
-    save_png(grid(torch.cat([images for images, _ in batches]), nrow=nrow), path)
+def write_grid(batches: Iterator[Batch], path: str, nrow: Optional[int] = None) -> None:
+    """One image of all the images, ``nrow`` per row (default: a near-square grid, as training's samples)."""
+    from torchvision.utils import make_grid  # torchvision takes seconds to import
+
+    images = torch.cat([images for images, _ in batches])
+    save_png(square_grid(images) if nrow is None else make_grid(images, nrow=nrow), path)
 
 
 def check_combination(o: Dict[str, Any]) -> None:
@@ -162,13 +165,13 @@ def main(argv: List[str]) -> None:
         rows = o["rows"] or INTERPOLATION_ROWS
         steps = o["steps"] or INTERPOLATION_STEPS
         z, y = interpolation_latents(tg, rows, steps, seed, label)
-        write_grid(on_host(render(tg, z, y, batch_size)), steps, os.path.join(out, INTERPOLATION))
+        write_grid(on_host(render(tg, z, y, batch_size)), os.path.join(out, INTERPOLATION), nrow=steps)
         print(f"wrote {os.path.join(out, INTERPOLATION)}: {rows} interpolations x {steps} steps (seed {seed})")
         return
     n = o["n"]
     batches = on_host(generate(tg, n, seed, batch_size, label, progress=n >= PROGRESS_MIN))
     if o["grid"]:
-        write_grid(batches, math.ceil(math.sqrt(n)), os.path.join(out, GRID))
+        write_grid(batches, os.path.join(out, GRID))
         print(f"wrote {os.path.join(out, GRID)}: {n} images (seed {seed})")
     elif o["format"] == "npz":
         write_npz(batches, n, os.path.join(out, NPZ))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -69,6 +69,29 @@ def decode_rgb(path: str) -> Optional[Image.Image]:
             return to_rgb(img)
     except UNREADABLE:
         return None
+
+
+def folder_batches(directory: str, option: str = "images", batch_size: int = 250) -> Iterator[torch.Tensor]:
+    """uint8 RGB images of a folder at their own size (:func:`to_rgb`, as for training), batched by
+    runs of equal size: what ``sngan eval images=DIR`` scores. Unreadable files are skipped and
+    counted in one warning; ``option`` is how the user gave the folder."""
+    paths = list_images(directory, option=option)
+    batch: list = []
+    skipped = 0
+    for path in paths:
+        img = decode_rgb(path)
+        if img is None:
+            skipped += 1
+            continue
+        image = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+        if batch and (image.shape != batch[0].shape or len(batch) == batch_size):
+            yield torch.stack(batch)
+            batch = []
+        batch.append(image)
+    if batch:
+        yield torch.stack(batch)
+    if skipped:
+        warnings.warn(f"{option}={directory}: skipped {skipped} of {len(paths)} files that could not be read")
 
 
 def read_image(path: str, resolution: int) -> Optional[torch.Tensor]:

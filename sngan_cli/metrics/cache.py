@@ -1,5 +1,5 @@
 """Where sngan caches derived files (detector weights, real-data statistics) and how it identifies
-them: by SHA-256, so every number can say which weights produced it (SPEC section 4).
+them: by SHA-256, so every number can say which weights produced it (the README's Evaluation section).
 
 The files themselves are written with :func:`sngan_cli.atomic.atomic_write`, so an interrupted run
 never leaves a half-written file that a later run would trust.

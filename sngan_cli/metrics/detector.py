@@ -1,4 +1,4 @@
-"""The interface every feature detector of the evaluation offers (SPEC section 4).
+"""The interface every feature detector of the evaluation offers (paper Sec. 4, Appendix B.1).
 
 A detector maps uint8 RGB images [N, 3, H, W] to (features [N, F], logits [N, C]): FID uses the
 features, the Inception Score softmax(logits). It names itself and the SHA-256 of its weights so

@@ -3,7 +3,7 @@
 Inception features of upscaled 8×8 grayscale digits say little, and its weights may be out of
 reach offline; this classifier, trained in seconds on CPU from scikit-learn's bundled digits,
 gives FID-style features (its 64-d penultimate layer) and IS-style class logits (10 digits) for
-the demo (SPEC section 4 protocol, with this detector named in every record).
+the demo (the protocols of metrics/protocol.py, with this detector named in every record).
 
 It is trained deterministically on a fixed 80 % split of the digits, rendered as the dataset
 renders them (0..16 → 0..255, bilinear upscale, rounded to uint8, three equal channels) at several

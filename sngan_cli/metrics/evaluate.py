@@ -1,34 +1,38 @@
-"""Scoring generated images: IS and FID with the record that makes them traceable (SPEC section 4).
+"""Scoring a stream of generated images against a reference, and the one result every evaluation
+writes (paper Sec. 4 and Appendix B.1; the README's Evaluation section).
 
-Generator outputs in [-1, 1] are quantized to uint8 exactly as the saved PNGs are (`quantize`:
-(clamp(x, −1, 1) + 1) · 127.5 truncated, as the authors' evaluation code does, or rounded, by the
-run's `eval.quantize`), so a score from a checkpoint and a score from its image folder agree.
-Inception Score and FID may use different counts of the same generated images (the protocol's:
-IS on all of them, FID on the first `n_fid`); the record names both. The metric keys are the public contract:
-`inception_score_mean`, `inception_score_std`, `fid` (None without reference statistics), `record`.
+Images arrive as uint8, quantized from G's output exactly as the saved PNGs are (images.to_uint8),
+so a score from a checkpoint and a score from its image folder agree. The Inception Score and the
+FID may use different counts of the same generated images (the protocol's: IS on all of them, FID
+on the first ``n_generated_fid``); the record names both.
+
+``score`` builds the result of ``sngan eval`` (``eval.json``, ``NAME.eval.json``, the printout for an
+image folder) and of each evaluation during training (a line of ``metrics.jsonl``): the public keys
+``inception_score_mean``, ``inception_score_std``, ``fid`` (None without reference statistics), the
+``step`` of G (None for an image folder) and the ``record`` that makes the numbers traceable.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 import torch
 from scipy.special import softmax
 
 from sngan_cli import SnganError, __version__
-from sngan_cli.images import to_uint8 as quantize  # the one quantization of every image sngan writes
 from sngan_cli.metrics.detector import Detector
 from sngan_cli.metrics.frechet import feature_statistics, frechet_distance
 from sngan_cli.metrics.inception_score import inception_score
+from sngan_cli.metrics.protocol import Protocol
 from sngan_cli.metrics.stats_cache import ReferenceStats
 
 __all__ = [
     "ImageBatches",
     "check_compatible",
     "compute_features",
-    "quantize",
     "reference_statistics",
+    "scalars",
     "score",
 ]
 
@@ -80,27 +84,57 @@ def score(
     detector: Detector,
     generated: ImageBatches,
     reference: Optional[ReferenceStats],
-    n_samples: int,
-    splits: int = 10,
-    n_fid: Optional[int] = None,
-) -> dict[str, Any]:
-    """IS (mean, std over `splits`) of `n_samples` generated uint8 images and FID of the first `n_fid`
-    of them (all when None), with their record."""
-    features, logits = compute_features(detector, generated, n_samples)
-    n_fid = n_samples if n_fid is None else min(n_fid, n_samples)
-    is_mean, is_std = inception_score(softmax(logits.astype(np.float64), axis=1), splits)
-    record: dict[str, Any] = {
-        "n_generated": n_samples,
-        "n_generated_is": n_samples,
-        "n_generated_fid": n_fid,
-        "is_splits": splits,
-        "detector": detector.name,
-        "detector_weights_sha256": detector.weights_sha256,
-        "code_version": __version__,
+    protocol: Protocol,
+    n_generated: int,
+    step: Optional[int] = None,
+    **source: Any,
+) -> Dict[str, Any]:
+    """IS (mean, std over the protocol's splits) of the first `n_generated` uint8 images of `generated`
+    and FID of the first ``protocol.n_generated_fid`` of them against `reference` (no FID when None),
+    as the result sngan writes; `step` is G's, and `source` (the checkpoint and seed, or the image
+    folder) goes into the record."""
+    if n_generated < protocol.is_splits:
+        raise SnganError(f"{n_generated} images are too few: the Inception Score of protocol={protocol.name} needs "
+                         f"at least {protocol.is_splits}, one per split")
+    n_fid = min(protocol.n_generated_fid, n_generated)
+    try:
+        features, logits = compute_features(detector, generated, n_generated)
+        is_mean, is_std = inception_score(softmax(logits.astype(np.float64), axis=1), protocol.is_splits)
+        fid = None
+        if reference is not None:
+            check_compatible(detector, reference)
+            fid = frechet_distance(*feature_statistics(features[:n_fid]), reference.mu, reference.sigma)
+    except ValueError as e:  # statistics that are not valid covariances, features of the wrong shape
+        where = reference.record.get("source", "the reference") if reference is not None else "the images"
+        raise SnganError(f"cannot score against {where}: {str(e).splitlines()[0] if str(e) else e!r}") from None
+    if fid is not None and not np.isfinite(fid):
+        raise SnganError("the FID is not finite; the generated images may be degenerate")
+    real = reference.record if reference is not None else {}
+    return {
+        "inception_score_mean": is_mean,
+        "inception_score_std": is_std,
+        "fid": fid,
+        "step": step,
+        "record": {
+            "protocol": protocol.name,
+            "n_generated": n_generated,
+            "n_generated_is": n_generated,
+            "n_generated_fid": n_fid,
+            "splits": protocol.is_splits,
+            "n_real": real.get("n_samples"),
+            "reference": f"{real['dataset']}/{real['split']}" if "dataset" in real else real.get("source"),
+            "reference_file": real.get("source"),  # the statistics file used: the cache entry or the given .npz
+            "detector": detector.name,
+            "weights_sha256": detector.weights_sha256,
+            "code_version": __version__,
+            **source,
+        },
     }
-    fid = None
-    if reference is not None:
-        check_compatible(detector, reference)
-        fid = frechet_distance(*feature_statistics(features[:n_fid]), reference.mu, reference.sigma)
-        record["reference"] = reference.record
-    return {"inception_score_mean": is_mean, "inception_score_std": is_std, "fid": fid, "record": record}
+
+
+def scalars(result: Dict[str, Any]) -> Dict[str, float]:
+    """The TensorBoard scalars of a result (``sngan eval`` of a run and ``train.eval_every`` log these tags)."""
+    out = {"metrics/IS": result["inception_score_mean"]}
+    if result["fid"] is not None:
+        out["metrics/FID"] = result["fid"]
+    return out

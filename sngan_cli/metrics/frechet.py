@@ -1,4 +1,4 @@
-"""Fréchet distance between Gaussians fitted to detector features: the FID (SPEC section 4).
+"""Fréchet distance between Gaussians fitted to detector features: the FID (Heusel et al. 2017; paper Appendix B.1).
 
 FID = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½)  (Heusel et al. 2017; paper Appendix B.1),
 computed in float64 with the matrix square root of Σ₁Σ₂; when that root is not finite the

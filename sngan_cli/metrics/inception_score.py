@@ -1,4 +1,4 @@
-"""Inception Score, exp(E_x KL(p(y|x) ‖ p(y))) (Salimans et al. 2016; paper Appendix B.1, SPEC section 4).
+"""Inception Score, exp(E_x KL(p(y|x) ‖ p(y))) (Salimans et al. 2016; paper Appendix B.1).
 
 As in the original code: the samples are cut in `splits` consecutive parts (no shuffling), p(y) is
 the mean prediction of a part, and the mean and (population) standard deviation of the per-part

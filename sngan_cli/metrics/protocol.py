@@ -1,4 +1,4 @@
-"""Evaluation protocols: how many images each number is computed from (SPEC section 4, paper Appendix B.1).
+"""Evaluation protocols: how many images each number is computed from (paper Appendix B.1).
 
 `paper`: IS on 50,000 generated images in 10 splits of 5,000, as the authors' evaluation code scores
 them (the paper's "5000 examples ... repeated 10 times"; docs/fidelity.md; splits of 500 bias IS

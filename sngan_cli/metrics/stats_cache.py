@@ -1,9 +1,11 @@
-"""Real-data feature statistics (μ, Σ) for FID, cached on disk (SPEC section 4; STYLE: stylegan's cache).
+"""Real-data feature statistics (μ, Σ) for FID, cached on disk (paper Appendix B.1; the README's
+Evaluation section).
 
-A cached file is named by a hash of everything that changes the numbers (dataset, split,
-resolution, sample count, detector and its weights' hash: the caller's `record`), written
-atomically, and stores `mu` and `sigma` as pytorch-fid's `.npz` files do, plus the record as a
-JSON string so every FID can say which reference it was computed against.
+A cached file is named by a hash of everything that changes the numbers, known before any image is
+read (dataset, split, resolution, the count of real images asked for, detector and its weights'
+hash: the caller's `key`), written atomically, and stores `mu` and `sigma` as pytorch-fid's `.npz`
+files do, plus the record (the key and what computing the statistics learned, such as the number of
+images) as a JSON string so every FID can say which reference it was computed against.
 """
 from __future__ import annotations
 
@@ -31,16 +33,13 @@ class ReferenceStats:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def reference_record(
-    *, dataset: str, split: str, resolution: int, n_samples: int, detector: Detector, **extra: Any
-) -> dict[str, Any]:
-    """The record that keys real-data statistics; `extra` for anything else that changes them
-    (e.g. the seed that picked a subset)."""
+def reference_record(*, dataset: str, split: str, resolution: int, detector: Detector, **extra: Any) -> dict[str, Any]:
+    """The record of real-data statistics; `extra` for anything else that changes them (the count of
+    real images, the seed that picked a subset)."""
     return {
         "dataset": dataset,
         "split": split,
         "resolution": resolution,
-        "n_samples": n_samples,
         "detector": detector.name,
         "detector_weights_sha256": detector.weights_sha256,
         **extra,
@@ -117,13 +116,14 @@ def check_covariance(sigma: np.ndarray, path: str | os.PathLike) -> None:
 
 
 def cached_reference_stats(
-    record: Mapping[str, Any],
-    compute: Callable[[], tuple[np.ndarray, np.ndarray]],
+    key: Mapping[str, Any],
+    compute: Callable[[], ReferenceStats],
     cache_dir: str | os.PathLike | None = None,
 ) -> ReferenceStats:
-    """The statistics keyed by `record`: read from the cache, or `compute()`d and cached."""
-    path = stats_path(record, cache_dir)
+    """The statistics cached under `key`: read from the cache, or `compute()`d and cached with the
+    record `key` plus the record `compute` returns (what computing learned, e.g. ``n_samples``)."""
+    path = stats_path(key, cache_dir)
     if not path.is_file():
-        mu, sigma = compute()
-        save_stats(path, ReferenceStats(mu, sigma, dict(record)))
+        computed = compute()
+        save_stats(path, ReferenceStats(computed.mu, computed.sigma, {**key, **computed.record}))
     return load_reference_stats(path)

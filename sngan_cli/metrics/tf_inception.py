@@ -1,4 +1,5 @@
-"""The TensorFlow Inception (2015-12-05) that IS and FID are defined with, ported to PyTorch (SPEC section 4).
+"""The TensorFlow Inception (2015-12-05) that IS and FID are defined with (paper Sec. 4, Appendix B.1),
+ported to PyTorch.
 
 torchvision's Inception3 (1008 classes, no aux head) with the patches that make it compute what the
 TF graph computes: average pools that ignore the zero padding (Mixed_5b–5d, 6b–6e, 7b) and a max

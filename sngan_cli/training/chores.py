@@ -13,8 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from sngan_cli import SnganError, __version__
 from sngan_cli.data.batches import BatchStream
-from sngan_cli.images import grid, save_png, to_uint8
-from sngan_cli.models.latent import draw_z
+from sngan_cli.images import save_png, square_grid, to_uint8
+from sngan_cli.models.latent import CYCLE, draw_latent
 from sngan_cli.training.checkpoint import LAST, rng_state, save_checkpoint
 from sngan_cli.training.distributed import Distributed
 from sngan_cli.training.guard import write_status
@@ -31,10 +31,8 @@ class NonFiniteLoss(SnganError):
 
 def fixed_latent(gan: "GAN", n: int, seed: int):
     """The z (and labels) of the sample grids: the same for the whole run and across resumes."""
-    g = torch.Generator().manual_seed(seed)
-    z = draw_z(n, gan.z_dim, gan.z_distribution, gan.device, generator=g)
-    y = (torch.arange(n) % gan.num_classes).to(gan.device) if gan.num_classes else None
-    return z, y
+    return draw_latent(n, gan.z_dim, gan.z_distribution, gan.num_classes, CYCLE, gan.device,
+                       torch.Generator().manual_seed(seed))
 
 
 def _kept(run_dir: str) -> str:
@@ -107,7 +105,7 @@ class Chores:
         self.gan.sync_buffers()  # G's BN running statistics, averaged over the ranks
         if self.monitor is not None:
             images = to_uint8(self.gan.sample(self.grid_z, self.grid_y), self.cfg.eval.quantize)
-            image = grid(images, nrow=int(np.ceil(np.sqrt(len(self.grid_z)))))
+            image = square_grid(images)
             save_png(image, os.path.join(self.run_dir, "samples", f"step_{step:07d}.png"))
             self.monitor.image(step, "samples", image)
 

@@ -31,7 +31,7 @@ from sngan_cli.data.batches import BatchStream
 from sngan_cli.device import resolve_device
 from sngan_cli.losses import get_loss
 from sngan_cli.models import build_pair
-from sngan_cli.models.latent import draw_z
+from sngan_cli.models.latent import draw_latent
 from sngan_cli.norms import build_normalizer, weight_layers
 from sngan_cli.training import speed
 from sngan_cli.training.checkpoint import LAST, find_resumable, load_weights, set_rng_state
@@ -86,9 +86,7 @@ class GAN:
         self.setting, self.steps = OmegaConf.to_object(cfg.setting), cfg.train.steps  # Table 1's row, run length
 
     def latent(self, n: int):
-        z = draw_z(n, self.z_dim, self.z_distribution, self.device)
-        y = torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
-        return z, y
+        return draw_latent(n, self.z_dim, self.z_distribution, self.num_classes, device=self.device)
 
     def set_lr(self, step: int) -> None:
         """Linear decay to 0 at train.steps, from setting.decay_start on, when setting.lr_decay=linear."""

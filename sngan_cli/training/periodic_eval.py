@@ -1,24 +1,26 @@
-"""Evaluation during training (``train.eval_every``): IS and FID of G at regular steps, logged as
-``metrics/IS`` and ``metrics/FID``, appended to ``<run dir>/metrics.jsonl``, with the best and the
-final values and their steps kept in ``<run dir>/metrics_summary.json``.
+"""Evaluation during training (``train.eval_every``): the schedule's glue around metrics/evaluate.py.
+IS and FID of G at regular steps, logged as ``metrics/IS`` and ``metrics/FID``, appended to
+``<run dir>/metrics.jsonl`` (one result of ``metrics.evaluate.score`` per line, the shape of
+``eval.json``), with the best and the final results kept in ``<run dir>/metrics_summary.json``.
 
-The detector and the real-data statistics are prepared once; the generated images never leave
-the device until the detector has them.
+The detector and the real-data statistics are prepared once; the latents are the same at every
+evaluation (``eval.seed``); the generated images never leave the device until the detector has them.
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from sngan_cli import SnganError
-from sngan_cli.evaluation import dataset_reference, detector_name, make_detector, score_batches, write_json
+from sngan_cli.atomic import write_json
 from sngan_cli.images import to_uint8
-from sngan_cli.metrics import get_protocol
-from sngan_cli.models.latent import draw_z
+from sngan_cli.metrics import build_detector, get_protocol, scalars, score
+from sngan_cli.metrics.reference import dataset_reference
+from sngan_cli.models.latent import draw_latent
 
 
 class PeriodicEvaluator:
@@ -26,8 +28,8 @@ class PeriodicEvaluator:
         self.cfg, self.run_dir = cfg.eval, run_dir
         self.protocol = get_protocol(cfg.eval.protocol)
         self.n = cfg.eval.n_generated or self.protocol.n_generated
-        self.detector = make_detector(detector_name(cfg.dataset.name, cfg.eval.detector),
-                                      cfg.eval.inception_weights, device)
+        self.detector = build_detector(cfg.eval.detector, dataset=cfg.dataset.name,
+                                       inception_weights=cfg.eval.inception_weights, device=device)
         self.reference = dataset_reference(self.detector, OmegaConf.to_container(cfg.dataset), self.protocol)
         self.summary_path = os.path.join(run_dir, "metrics_summary.json")
         self.summary: Dict[str, Any] = {}
@@ -42,17 +44,16 @@ class PeriodicEvaluator:
                 raise SnganError(f"{self.summary_path} is not a summary of evaluations (a JSON object); move it away")
 
     @torch.no_grad()
-    def _images(self, gan, z: torch.Tensor, y: Optional[torch.Tensor]):
+    def _images(self, gan, z: torch.Tensor, y: Optional[torch.Tensor]) -> Iterator[torch.Tensor]:
         for start in range(0, self.n, self.cfg.batch_size):
             end = start + self.cfg.batch_size
             yield to_uint8(gan.sample(z[start:end], None if y is None else y[start:end]), self.cfg.quantize)
 
     def __call__(self, gan, step: int) -> Dict[str, float]:
-        g = torch.Generator().manual_seed(self.cfg.seed)
-        z = draw_z(self.n, gan.z_dim, gan.z_distribution, gan.device, generator=g)
-        y = torch.randint(gan.num_classes, (self.n,), generator=g).to(gan.device) if gan.num_classes else None
-        result = {"step": step, **score_batches(self.detector, lambda: self._images(gan, z, y), self.reference,
-                                                self.protocol, self.n)}
+        z, y = draw_latent(self.n, gan.z_dim, gan.z_distribution, gan.num_classes, device=gan.device,
+                           generator=torch.Generator().manual_seed(self.cfg.seed))
+        result = score(self.detector, lambda: self._images(gan, z, y), self.reference, self.protocol, self.n,
+                       step=step, seed=self.cfg.seed)
         with open(os.path.join(self.run_dir, "metrics.jsonl"), "a") as f:
             f.write(json.dumps(result) + "\n")
         self.summary["final"] = result
@@ -61,6 +62,6 @@ class PeriodicEvaluator:
         if result["fid"] < self.summary.get("best_fid", {}).get("fid", float("inf")):
             self.summary["best_fid"] = result
         write_json(self.summary_path, self.summary)
-        return {"metrics/IS": result["inception_score_mean"], "metrics/FID": result["fid"],
-                "metrics/IS_best": self.summary.get("best_is", {}).get("inception_score_mean"),
-                "metrics/FID_best": self.summary.get("best_fid", {}).get("fid")}
+        best = {"best_is": self.summary.get("best_is", {}), "best_fid": self.summary.get("best_fid", {})}
+        return {**scalars(result), "metrics/IS_best": best["best_is"].get("inception_score_mean"),
+                "metrics/FID_best": best["best_fid"].get("fid")}

@@ -112,7 +112,7 @@ def _sixteen_bit_gray(path, level):
 
 @pytest.mark.parametrize("level,expected", [(0, 0), (32896, 128), (65535, 255), (257 * 40, 40)])
 def test_a_16_bit_png_is_scaled_to_8_bits_in_training_and_eval(level, expected, tmp_path):
-    from sngan_cli.evaluation import folder_batches
+    from sngan_cli.data.folder import folder_batches
 
     _sixteen_bit_gray(tmp_path / "gray16.png", level)
     trained_on = load_dataset("folder", root=str(tmp_path), resolution=8).images
@@ -122,7 +122,7 @@ def test_a_16_bit_png_is_scaled_to_8_bits_in_training_and_eval(level, expected, 
 
 
 def test_transparency_is_composited_on_white_in_training_and_eval(tmp_path):
-    from sngan_cli.evaluation import folder_batches
+    from sngan_cli.data.folder import folder_batches
 
     rgba = np.zeros((8, 8, 4), dtype=np.uint8)
     rgba[..., 0] = 200  # red under the alpha

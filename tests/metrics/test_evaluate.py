@@ -1,5 +1,8 @@
-"""Scoring: quantization, feature accumulation, the metric dict and its record, presets, registry."""
+"""Scoring: feature accumulation, the one result and its record, presets, registry."""
 from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -9,11 +12,13 @@ from sngan_cli import SnganError, __version__
 from sngan_cli.metrics import (
     PROTOCOLS,
     ReferenceStats,
+    Protocol,
     build_detector,
     compute_features,
+    detector_name,
     get_protocol,
-    quantize,
     reference_statistics,
+    scalars,
     score,
 )
 from sngan_cli.metrics.detector import Detector
@@ -27,20 +32,9 @@ def digit_images() -> torch.Tensor:
     return render_digits(load_digits_split("holdout")[0], 32)
 
 
-def test_quantize_maps_minus_one_one_to_uint8_like_the_pngs() -> None:
-    x = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
-    # (x + 1) * 127.5 = 0, 0, 63.75, 127.5, 191.25, 255, 255: truncated (the authors' astype(uint8)),
-    # or rounded half to even with eval.quantize=round
-    assert quantize(x).tolist() == [0, 0, 63, 127, 191, 255, 255]
-    assert quantize(x, "round").tolist() == [0, 0, 64, 128, 191, 255, 255]
-    assert quantize(x).dtype == torch.uint8
-
-
-def test_rounding_is_the_inverse_of_the_dataset_scaling_and_truncation_at_most_one_level_below() -> None:
-    levels = torch.arange(256, dtype=torch.uint8)
-    assert torch.equal(quantize(levels.float() / 127.5 - 1, "round"), levels)
-    below = levels.int() - quantize(levels.float() / 127.5 - 1).int()
-    assert below.min() == 0 and below.max() <= 1
+def protocol(splits: int = 10, n_fid: Optional[int] = None) -> Protocol:
+    """A protocol of ``splits`` IS splits whose FID uses the first ``n_fid`` images (all when None)."""
+    return replace(get_protocol("standard"), name="test", is_splits=splits, n_generated_fid=n_fid or 10**9)
 
 
 def test_compute_features_takes_the_first_n_samples_across_batches(
@@ -75,22 +69,28 @@ def test_score_returns_the_contract_keys_and_the_record(digits_detector: Detecto
     mu, sigma = reference_statistics(digits_detector, [digit_images], n_samples=300)
     reference = ReferenceStats(mu, sigma, record)
 
-    result = score(digits_detector, [digit_images[:300]], reference, n_samples=300, splits=5)
-    assert set(result) == {"inception_score_mean", "inception_score_std", "fid", "record"}
+    result = score(digits_detector, [digit_images[:300]], reference, protocol(5), 300, step=7, seed=3)
+    assert set(result) == {"inception_score_mean", "inception_score_std", "fid", "step", "record"}
     assert 1.0 < result["inception_score_mean"] <= 10.0
     assert abs(result["fid"]) < 1e-6 * np.trace(sigma)  # the same images as the reference
+    assert result["step"] == 7
     assert result["record"] == {
+        "protocol": "test",
         "n_generated": 300,
         "n_generated_is": 300,
         "n_generated_fid": 300,
-        "is_splits": 5,
+        "splits": 5,
+        "n_real": 300,
+        "reference": "digits/holdout",
+        "reference_file": None,
         "detector": "digits-classifier",
-        "detector_weights_sha256": digits_detector.weights_sha256,
+        "weights_sha256": digits_detector.weights_sha256,
         "code_version": __version__,
-        "reference": record,
+        "seed": 3,
     }
+    assert scalars(result) == {"metrics/IS": result["inception_score_mean"], "metrics/FID": result["fid"]}
 
-    shifted = score(digits_detector, [digit_images[-300:].flip(-1)], reference, n_samples=300, splits=5)
+    shifted = score(digits_detector, [digit_images[-300:].flip(-1)], reference, protocol(5), 300)
     assert shifted["fid"] > 1.0
 
 
@@ -100,16 +100,23 @@ def test_fid_takes_the_first_n_fid_of_the_images_the_score_uses(digits_detector:
     record = reference_record(dataset="digits", split="holdout", resolution=32, n_samples=150, detector=digits_detector)
     reference = ReferenceStats(*reference_statistics(digits_detector, [digit_images], n_samples=150), record)
     mixed = torch.cat([digit_images[:150], digit_images[150:300].flip(-1)])
-    both = score(digits_detector, [mixed], reference, n_samples=300, splits=3, n_fid=150)
+    both = score(digits_detector, [mixed], reference, protocol(3, n_fid=150), 300)
     assert abs(both["fid"]) < 1e-6 * np.trace(reference.sigma)  # the first 150: the reference's own images
-    assert score(digits_detector, [mixed], reference, n_samples=300, splits=3)["fid"] > 1.0
+    assert score(digits_detector, [mixed], reference, protocol(3), 300)["fid"] > 1.0
     assert (both["record"]["n_generated_is"], both["record"]["n_generated_fid"]) == (300, 150)
-    assert both["inception_score_mean"] == score(digits_detector, [mixed], None, 300, 3)["inception_score_mean"]
+    without_fid = score(digits_detector, [mixed], None, protocol(3), 300)
+    assert both["inception_score_mean"] == without_fid["inception_score_mean"]
 
 
 def test_score_without_reference_has_no_fid(digits_detector: Detector, digit_images: torch.Tensor) -> None:
-    result = score(digits_detector, [digit_images], None, n_samples=100, splits=10)
-    assert result["fid"] is None and "reference" not in result["record"]
+    result = score(digits_detector, [digit_images], None, protocol(10), 100)
+    assert result["fid"] is None and result["record"]["reference"] is None and result["record"]["n_real"] is None
+    assert scalars(result) == {"metrics/IS": result["inception_score_mean"]}
+
+
+def test_too_few_images_for_the_splits_is_refused(digits_detector: Detector, digit_images: torch.Tensor) -> None:
+    with pytest.raises(SnganError, match="9 images are too few.*at least 10"):
+        score(digits_detector, [digit_images], None, protocol(10), 9)
 
 
 @pytest.mark.parametrize(
@@ -124,12 +131,12 @@ def test_score_refuses_statistics_of_another_detector(
 ) -> None:
     reference = ReferenceStats(np.zeros(64), np.eye(64), {"detector": digits_detector.name, **change})
     with pytest.raises(SnganError, match=message):
-        score(digits_detector, [digit_images], reference, n_samples=100)
+        score(digits_detector, [digit_images], reference, protocol(), 100)
 
 
 def test_score_refuses_statistics_of_another_dimension(digits_detector: Detector, digit_images: torch.Tensor) -> None:
     with pytest.raises(SnganError, match="2048-d"):
-        score(digits_detector, [digit_images], ReferenceStats(np.zeros(2048), np.eye(2048)), n_samples=100)
+        score(digits_detector, [digit_images], ReferenceStats(np.zeros(2048), np.eye(2048)), protocol(), 100)
 
 
 def test_protocol_presets_follow_the_paper_and_the_common_practice() -> None:
@@ -149,3 +156,20 @@ def test_protocol_presets_follow_the_paper_and_the_common_practice() -> None:
 def test_unknown_detector_lists_the_choices() -> None:
     with pytest.raises(SnganError, match="digits-classifier, inception"):
         build_detector("inceptoin")
+
+
+def test_auto_picks_the_digits_classifier_for_digits_only() -> None:
+    assert detector_name("auto", "digits") == "digits-classifier"
+    assert detector_name("auto", "cifar10") == detector_name("auto", "/some/folder") == "inception"
+    assert detector_name("inception", "digits") == "inception"
+
+
+def test_inception_weights_go_to_the_inception_only(digits_cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sngan_cli.metrics import registry
+
+    seen = {}
+    monkeypatch.setitem(registry.DETECTORS, "inception", lambda path, **_: seen.setdefault("inception", path))
+    digits = build_detector("auto", dataset="digits", inception_weights="/nowhere.pth", cache_dir=digits_cache)
+    assert digits.name == "digits-classifier"
+    build_detector("auto", dataset="cifar10", inception_weights="/nowhere.pth")
+    assert seen == {"inception": "/nowhere.pth"}

@@ -1,4 +1,4 @@
-"""FID arithmetic: the analytic cases of SPEC section 4 and agreement with pytorch-fid."""
+"""FID arithmetic: analytic cases (closed-form distances) and agreement with pytorch-fid."""
 from __future__ import annotations
 
 import warnings

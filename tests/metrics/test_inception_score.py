@@ -1,4 +1,5 @@
-"""Inception Score arithmetic: the analytic cases of SPEC section 4 and agreement with torch-fidelity."""
+"""Inception Score arithmetic: analytic cases (identical rows, equally used one-hot classes) and
+agreement with torch-fidelity."""
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,7 @@ distance on the same features is in test_frechet.py.)
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 import torch_fidelity
 from torch.utils.data import Dataset
 
-from sngan_cli.metrics import feature_statistics, score
+from sngan_cli.metrics import feature_statistics, get_protocol, score
 from sngan_cli.metrics.detector import Detector
 from sngan_cli.metrics.stats_cache import ReferenceStats
 
@@ -45,7 +46,8 @@ def test_is_and_fid_agree_with_torch_fidelity(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fewer samples than feature dimensions, by design here
         reference = ReferenceStats(*feature_statistics(inception_real_outputs[0]))
-        ours = score(inception_detector, [generated], reference, n_samples=len(generated), splits=SPLITS)
+        everything = replace(get_protocol("standard"), is_splits=SPLITS, n_generated_fid=len(generated))
+        ours = score(inception_detector, [generated], reference, everything, len(generated))
         theirs = torch_fidelity.calculate_metrics(
             input1=_Images(generated),
             input2=_Images(real),
