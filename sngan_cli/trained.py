@@ -19,6 +19,8 @@ from sngan_cli.training.checkpoint import LAST, load_checkpoint_file, load_weigh
 
 
 Batch = Tuple[torch.Tensor, Optional[torch.Tensor]]
+# g=NAME of sngan eval, sample and export: which generator of a checkpoint, and its key there
+GENERATORS = {"G": "G", "ema": "G_ema"}  # ema: G's moving average (train.ema, training/ema.py)
 
 
 @dataclass
@@ -79,8 +81,12 @@ def checkpoint_path(ckpt: Optional[str] = None, run: Optional[str] = None) -> st
     return ckpt if ckpt else os.path.join(run, "checkpoints", LAST)
 
 
-def load_generator(path: str, device: torch.device) -> TrainedGenerator:
+def load_generator(path: str, device: torch.device, g: str = "G") -> TrainedGenerator:
+    """The checkpoint's G, or (``g="ema"``) its moving average, in eval mode on ``device``."""
     ckpt = load_checkpoint_file(path, "cpu")
+    key = GENERATORS[g]
+    if key not in ckpt:
+        raise SnganError(f"checkpoint {path} has no {key}: g={g} needs a run trained with train.ema=true")
     cfg = ckpt.get("config")
     if not isinstance(cfg, dict):
         raise SnganError(f"checkpoint {path} lacks its resolved config")
@@ -92,8 +98,8 @@ def load_generator(path: str, device: torch.device) -> TrainedGenerator:
     except Exception as e:  # a missing or edited key, a value of the wrong type
         raise SnganError(f"checkpoint {path}: its config does not describe a generator sngan can build "
                          f"({type(e).__name__}: {e})") from None
-    load_weights(G, ckpt["G"], path, "G")
-    warn_if_not_finite(ckpt["G"], path, "G")
+    load_weights(G, ckpt[key], path, key)
+    warn_if_not_finite(ckpt[key], path, key)
     G.to(device).eval()
     return TrainedGenerator(G, arch["z_dim"], num_classes, resolution, int(ckpt["step"]), cfg, path,
                             arch["z_distribution"], quantize)

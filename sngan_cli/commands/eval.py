@@ -20,12 +20,13 @@ from sngan_cli.commands.options import (Option, boolean, choice, help_requested,
                                         usage)
 from sngan_cli.data.folder import folder_batches, list_images
 from sngan_cli.metrics import PROTOCOLS, build_detector, get_protocol, scalars, score
+from sngan_cli.metrics.evaluate import PAPER_METRICS, SAMPLE_METRICS, parse_metrics
 from sngan_cli.metrics.reference import dataset_reference, reference_from_argument
 from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
 from sngan_cli.reporting.runs import EVAL as RESULT
 from sngan_cli.reporting.runs import is_run_dir
-from sngan_cli.trained import checkpoint_path, generate, load_generator
 from sngan_cli.device import resolve_device
+from sngan_cli.trained import GENERATORS, checkpoint_path, generate, load_generator
 
 SUMMARY = ("Score a checkpoint (ckpt=PATH or run=DIR; writes eval.json into the run directory, or NAME.eval.json\n"
            "beside a checkpoint NAME.pt outside a run) or a folder of images (images=DIR with\n"
@@ -50,19 +51,25 @@ OPTIONS = {
     "batch_size": Option(integer(1), 250, "images per forward pass (does not change the numbers)"),
     "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G and the detector run"),
     "overwrite": Option(boolean, False, "replace an existing eval.json (or NAME.eval.json)"),
+    "metrics": Option(parse_metrics, PAPER_METRICS,
+                      f"beyond the paper's IS and FID (always computed), comma-separated: {', '.join(SAMPLE_METRICS)} "
+                      f"(KID; precision/recall; density/coverage)"),
+    "g": Option(choice(*GENERATORS), "G", "G, or ema: G's moving average (a run trained with train.ema=true); "
+                                          "its result goes to eval_ema.json"),
 }
 
 
-def result_location(path: str):
+def result_location(path: str, g: str = "G"):
     """(result file, TensorBoard directory or None) of an evaluation of the checkpoint ``path``: the
     run directory when the checkpoint is in the ``checkpoints/`` of a run (a directory the report
     reads as one: reporting/runs.py's is_run_dir), else ``NAME.eval.json`` beside ``NAME.pt`` and no
-    events."""
+    events. G's moving average (``g=ema``) writes ``eval_ema.json`` (``NAME.eval_ema.json``)."""
+    result = RESULT if g == "G" else RESULT.replace(".json", f"_{g}.json")
     folder = os.path.dirname(os.path.abspath(path))
     run_dir = os.path.dirname(folder)
     if os.path.basename(folder) == "checkpoints" and is_run_dir(run_dir):
-        return os.path.join(run_dir, RESULT), run_dir
-    return os.path.join(folder, f"{os.path.splitext(os.path.basename(path))[0]}.{RESULT}"), None
+        return os.path.join(run_dir, result), run_dir
+    return os.path.join(folder, f"{os.path.splitext(os.path.basename(path))[0]}.{result}"), None
 
 
 def check_count(n: int, key: str, value: str, splits: int) -> None:
@@ -101,11 +108,12 @@ def main(argv: List[str]) -> None:
             check_count(n_files, "images", o["images"], protocol.is_splits)
         detector = with_digits_hint(lambda: build_detector(o["detector"], dataset=o["reference"],
                                                            inception_weights=weights, device=device))
-        reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"], o["dataset.root"])
+        reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"], o["dataset.root"],
+                                            with_features=features_needed(o["metrics"]))
         n = o["n"] or sum(len(b) for b in folder_batches(o["images"]))
         if o["n"] is None:
             check_count(n, "images", f"{o['images']} (readable files)", protocol.is_splits)
-        result = score(detector, lambda: folder_batches(o["images"]), reference, protocol, n,
+        result = score(detector, lambda: folder_batches(o["images"]), reference, protocol, n, metrics=o["metrics"],
                        images=os.path.abspath(o["images"]))
         print(json.dumps(result, indent=2))
         return
@@ -113,27 +121,53 @@ def main(argv: List[str]) -> None:
     path = checkpoint_path(o["ckpt"], o["run"])
     if o["n"] is not None:
         check_count(o["n"], "n", str(o["n"]), protocol.is_splits)
-    out, events = result_location(path)
+    out, events = result_location(path, o["g"])
     if os.path.exists(out) and not o["overwrite"]:
         raise SnganError(f"{out} exists (an earlier evaluation); add overwrite=true to replace it")
-    tg = load_generator(path, device)
+    tg = load_generator(path, device, o["g"])
     dataset = {**tg.config["dataset"], "root": o["dataset.root"] or tg.config["dataset"]["root"]}
     detector = build_detector(o["detector"], dataset=dataset["name"], inception_weights=weights, device=device)
-    reference = dataset_reference(detector, dataset, protocol)
+    reference = dataset_reference(detector, dataset, protocol, with_features=features_needed(o["metrics"]))
     n = o["n"] or protocol.n_generated
     images = lambda: (batch for batch, _ in generate(tg, n, o["seed"], o["batch_size"], progress=n >= 1000))
-    result = score(detector, images, reference, protocol, n, step=tg.step, seed=o["seed"],
-                   checkpoint=os.path.abspath(path))
+    result = score(detector, images, reference, protocol, n, step=tg.step, metrics=o["metrics"], seed=o["seed"],
+                   checkpoint=os.path.abspath(path), generator=o["g"])
     print(json.dumps(result, indent=2), flush=True)  # shown even when the result cannot be written
     write_json(out, result)
     if events is not None:
-        log_to_tensorboard(events, result)
+        log_to_tensorboard(events, result, "" if o["g"] == "G" else f"_{o['g']}")
     print(f"wrote {out}" + (f" and TensorBoard events in {events}" if events else ""))
 
 
-def log_to_tensorboard(run_dir: str, result: dict) -> None:
+def features_needed(metrics) -> bool:
+    return any(m in SAMPLE_METRICS for m in metrics)
+
+
+def log_to_tensorboard(run_dir: str, result: dict, suffix: str = "") -> None:
+    """The result's scalars (``metrics/IS_ema`` ... for G's moving average) and, for G itself, the
+    best IS and FID of the run so far (with the periodic evaluations' metrics_summary.json)."""
     from torch.utils.tensorboard import SummaryWriter
 
+    values = {f"{tag}{suffix}": value for tag, value in scalars(result).items()}
+    if not suffix:
+        values.update(best_so_far(run_dir, result))
     with SummaryWriter(run_dir) as writer:
-        for tag, value in scalars(result).items():
+        for tag, value in values.items():
             writer.add_scalar(tag, value, result["step"])
+
+
+def best_so_far(run_dir: str, result: dict) -> dict:
+    """``metrics/IS_best`` and ``metrics/FID_best``: this result against the run's periodic best."""
+    try:
+        with open(os.path.join(run_dir, "metrics_summary.json")) as f:
+            summary = json.load(f)
+    except (OSError, ValueError):
+        summary = {}
+    summary = summary if isinstance(summary, dict) else {}
+    best_is = summary.get("best_is", {}).get("inception_score_mean") if isinstance(summary.get("best_is"), dict) else None
+    best_fid = summary.get("best_fid", {}).get("fid") if isinstance(summary.get("best_fid"), dict) else None
+    out = {"metrics/IS_best": max(v for v in (best_is, result["inception_score_mean"]) if v is not None)}
+    fids = [v for v in (best_fid, result["fid"]) if v is not None]
+    if fids:
+        out["metrics/FID_best"] = min(fids)
+    return out

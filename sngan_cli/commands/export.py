@@ -26,7 +26,7 @@ from sngan_cli import SnganError, __version__
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, parse_options, text, usage
 from sngan_cli.models.latent import CYCLE, draw_latent
-from sngan_cli.trained import TrainedGenerator, checkpoint_path, load_generator
+from sngan_cli.trained import GENERATORS, TrainedGenerator, checkpoint_path, load_generator
 from sngan_cli.device import resolve_device
 
 SUMMARY = "Write the generator of a checkpoint as a standalone TorchScript or ONNX file."
@@ -37,6 +37,7 @@ OPTIONS = {
     "out": Option(text, help="file to write", required=True),
     # cpu by default: a file with CPU weights loads anywhere (torch.jit.load's map_location moves it)
     "device": Option(choice("auto", "cpu", "cuda"), "cpu", "device of the exported weights"),
+    "g": Option(choice(*GENERATORS), "G", "G, or ema: G's moving average (a run trained with train.ema=true)"),
     "overwrite": Option(boolean, False, "replace an existing out file"),
 }
 # traced at one batch size and checked at another, so no batch size is baked into the graph
@@ -143,7 +144,7 @@ def main(argv: List[str]) -> None:
     if o["format"] == "onnx":
         require_onnx()  # fail before the checkpoint is loaded: the fix is an install
     device = resolve_device(o["device"])
-    tg = load_generator(checkpoint_path(o["ckpt"], o["run"]), device)
+    tg = load_generator(checkpoint_path(o["ckpt"], o["run"]), device, o["g"])
     module = standalone(tg, device)
     write = write_onnx if o["format"] == "onnx" else write_torchscript
     write(module, tg, device, o["out"])

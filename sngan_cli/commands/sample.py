@@ -20,7 +20,7 @@ import torch
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
-from sngan_cli.trained import Batch, TrainedGenerator, checkpoint_path, generate, load_generator, render
+from sngan_cli.trained import GENERATORS, Batch, TrainedGenerator, checkpoint_path, generate, load_generator, render
 from sngan_cli.device import resolve_device
 from sngan_cli.images import save_png, square_grid
 
@@ -40,6 +40,7 @@ OPTIONS = {
     "steps": Option(integer(2), help="interpolate=true: images per pair, ends included (default 10)"),
     "batch_size": Option(integer(1), 256, "images per forward pass (does not change the images)"),
     "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G runs"),
+    "g": Option(choice(*GENERATORS), "G", "G, or ema: G's moving average (a run trained with train.ema=true)"),
     "overwrite": Option(boolean, False, "write into a non-empty out, replacing earlier sample files"),
 }
 INTERPOLATION_ROWS, INTERPOLATION_STEPS = 8, 10
@@ -156,7 +157,7 @@ def main(argv: List[str]) -> None:
         return
     o = parse_options(argv, OPTIONS)
     check_combination(o)
-    tg = load_generator(checkpoint_path(o["ckpt"], o["run"]), resolve_device(o["device"]))
+    tg = load_generator(checkpoint_path(o["ckpt"], o["run"]), resolve_device(o["device"]), o["g"])
     check_label(tg, o["label"])
     out, seed, label, batch_size = o["out"], o["seed"], o["label"], o["batch_size"]
     prepare_out(out, o["overwrite"])

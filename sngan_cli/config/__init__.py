@@ -78,6 +78,7 @@ SAME_NUMBERS = (
     "train.channels_last", "train.compile", "train.cuda_graphs", "train.fused_adam",
     # how an evaluation samples and scores G (each record names its protocol, counts and detector)
     "eval.protocol", "eval.detector", "eval.n_generated", "eval.seed", "eval.batch_size", "eval.inception_weights",
+    "eval.metrics",
 )
 
 

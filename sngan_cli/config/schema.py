@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Optional
+from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -23,6 +23,7 @@ from sngan_cli.data import DatasetConfig, configs as dataset_configs
 from sngan_cli.data.transforms import DataScaling
 from sngan_cli.images import Quantize
 from sngan_cli.losses import LOSSES, LossConfig
+from sngan_cli.metrics.evaluate import SAMPLE_METRICS
 from sngan_cli.metrics.protocol import PROTOCOLS
 from sngan_cli.metrics.registry import DETECTORS
 from sngan_cli.models.cnn import DChannels, GDenseBN
@@ -106,6 +107,7 @@ class TrainConfig:
     ema_start: int = non_negative(1000)  # G updates before averaging starts (G_ema is a copy of G until then)
 
 
+MetricName = StrEnum("MetricName", [(name, name) for name in SAMPLE_METRICS])  # eval.metrics
 ProtocolName = StrEnum("ProtocolName", [(name, name) for name in PROTOCOLS])  # eval.protocol
 # eval.detector: auto (digits-classifier for digits, else inception) or a detector by name
 DetectorName = StrEnum("DetectorName", [(name, name) for name in ("auto", *DETECTORS)])
@@ -122,6 +124,8 @@ class EvalConfig:
     batch_size: int = positive(250)
     inception_weights: Optional[str] = None  # or env SNGAN_INCEPTION_WEIGHTS
     quantize: Quantize = Quantize.truncate  # G's output -> uint8: the authors' astype(uint8) | round
+    # beyond the paper's IS and FID (always computed): kid, pr (precision/recall), dc (density/coverage)
+    metrics: List[MetricName] = field(default_factory=list)
 
 
 @dataclass

@@ -10,6 +10,11 @@ on the first ``n_generated_fid``); the record names both.
 image folder) and of each evaluation during training (a line of ``metrics.jsonl``): the public keys
 ``inception_score_mean``, ``inception_score_std``, ``fid`` (None without reference statistics), the
 ``step`` of G (None for an image folder) and the ``record`` that makes the numbers traceable.
+
+Beyond the paper's two, ``metrics`` may ask for the ones that compare samples, on the FID's images
+against the real features (``SAMPLE_METRICS``): KID (Bińkowski et al. 2018), precision and recall
+(Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020). Each adds its numbers to the
+result and its sample counts and settings to the record; a metric is added by one entry there.
 """
 from __future__ import annotations
 
@@ -24,10 +29,13 @@ from sngan_cli import SnganError, __version__
 from sngan_cli.metrics.detector import Detector
 from sngan_cli.metrics.frechet import feature_statistics, frechet_distance
 from sngan_cli.metrics.inception_score import inception_score
+from sngan_cli.metrics.kid import kernel_inception_distance
+from sngan_cli.metrics.manifold import density_coverage, precision_recall
 from sngan_cli.metrics.protocol import Protocol
 from sngan_cli.metrics.stats_cache import ReferenceStats
 
 __all__ = [
+    "METRICS",
     "ImageBatches",
     "check_compatible",
     "compute_features",
@@ -38,6 +46,41 @@ __all__ = [
 
 # uint8 RGB tensors [N, 3, H, W], or a callable that returns such an iterable (e.g. a generator function).
 ImageBatches = Union[Iterable[torch.Tensor], Callable[[], Iterable[torch.Tensor]]]
+
+
+def _kid(real: np.ndarray, fake: np.ndarray) -> tuple[Dict[str, float], Dict[str, Any]]:
+    kid = kernel_inception_distance(real, fake)
+    return {"kid_mean": kid.pop("mean"), "kid_std": kid.pop("std")}, kid
+
+
+def _precision_recall(real: np.ndarray, fake: np.ndarray) -> tuple[Dict[str, float], Dict[str, Any]]:
+    pr = precision_recall(real, fake)
+    return {"precision": pr.pop("precision"), "recall": pr.pop("recall")}, pr
+
+
+def _density_coverage(real: np.ndarray, fake: np.ndarray) -> tuple[Dict[str, float], Dict[str, Any]]:
+    dc = density_coverage(real, fake)
+    return {"density": dc.pop("density"), "coverage": dc.pop("coverage")}, dc
+
+
+# metrics=NAME: (result keys and record entry) of the real and the generated features
+SAMPLE_METRICS: Dict[str, Callable[[np.ndarray, np.ndarray], tuple[Dict[str, float], Dict[str, Any]]]] = {
+    "kid": _kid,
+    "pr": _precision_recall,
+    "dc": _density_coverage,
+}
+METRICS = ("is", "fid", *SAMPLE_METRICS)  # the paper's two first: the default
+PAPER_METRICS = ("is", "fid")
+
+
+def parse_metrics(text: str) -> tuple[str, ...]:
+    """``metrics=kid,pr`` as a tuple in METRICS order, IS and FID always included; one line naming the
+    unknown ones."""
+    asked = [m.strip() for m in str(text).split(",") if m.strip()]
+    unknown = [m for m in asked if m not in METRICS]
+    if unknown or not asked:
+        raise SnganError(f"metrics={text} is not allowed: choose from {', '.join(METRICS)} (comma-separated)")
+    return tuple(m for m in METRICS if m in asked or m in PAPER_METRICS)  # IS and FID come with every evaluation
 
 
 def compute_features(
@@ -87,12 +130,14 @@ def score(
     protocol: Protocol,
     n_generated: int,
     step: Optional[int] = None,
+    metrics: tuple[str, ...] = PAPER_METRICS,
     **source: Any,
 ) -> Dict[str, Any]:
     """IS (mean, std over the protocol's splits) of the first `n_generated` uint8 images of `generated`
     and FID of the first ``protocol.n_generated_fid`` of them against `reference` (no FID when None),
     as the result sngan writes; `step` is G's, and `source` (the checkpoint and seed, or the image
-    folder) goes into the record."""
+    folder) goes into the record. `metrics` beyond "is" and "fid" (SAMPLE_METRICS) compare the same
+    images as the FID with the reference's features (``reference.features``)."""
     if n_generated < protocol.is_splits:
         raise SnganError(f"{n_generated} images are too few: the Inception Score of protocol={protocol.name} needs "
                          f"at least {protocol.is_splits}, one per split")
@@ -109,13 +154,22 @@ def score(
         raise SnganError(f"cannot score against {where}: {str(e).splitlines()[0] if str(e) else e!r}") from None
     if fid is not None and not np.isfinite(fid):
         raise SnganError("the FID is not finite; the generated images may be degenerate")
+    extra, extra_record = {}, {}
+    for name in (m for m in metrics if m in SAMPLE_METRICS):
+        if reference is None or reference.features is None:
+            raise SnganError(f"metrics={name} needs the real images' features: a reference folder or dataset")
+        values, settings = SAMPLE_METRICS[name](reference.features, features[:n_fid])
+        extra.update(values)
+        extra_record[name] = settings
     real = reference.record if reference is not None else {}
     return {
         "inception_score_mean": is_mean,
         "inception_score_std": is_std,
         "fid": fid,
+        **extra,
         "step": step,
         "record": {
+            "metrics": list(metrics),
             "protocol": protocol.name,
             "n_generated": n_generated,
             "n_generated_is": n_generated,
@@ -127,6 +181,7 @@ def score(
             "detector": detector.name,
             "weights_sha256": detector.weights_sha256,
             "code_version": __version__,
+            **extra_record,
             **source,
         },
     }
@@ -137,4 +192,11 @@ def scalars(result: Dict[str, Any]) -> Dict[str, float]:
     out = {"metrics/IS": result["inception_score_mean"]}
     if result["fid"] is not None:
         out["metrics/FID"] = result["fid"]
+    for key, tag in SCALAR_TAGS.items():
+        if result.get(key) is not None:
+            out[tag] = result[key]
     return out
+
+
+SCALAR_TAGS = {"kid_mean": "metrics/KID", "precision": "metrics/precision", "recall": "metrics/recall",
+               "density": "metrics/density", "coverage": "metrics/coverage"}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from importlib.resources import files
 from typing import Any, Dict, Iterator, List, Optional
 
 import torch
@@ -23,7 +22,8 @@ from sngan_cli import SnganError
 from sngan_cli.data import ImageSet, load_dataset
 from sngan_cli.data.folder import folder_fingerprint
 from sngan_cli.metrics.detector import Detector
-from sngan_cli.metrics.evaluate import reference_statistics
+from sngan_cli.metrics.evaluate import compute_features
+from sngan_cli.metrics.frechet import feature_statistics
 from sngan_cli.metrics.protocol import Protocol
 from sngan_cli.metrics.stats_cache import (ReferenceStats, cached_reference_stats, load_reference_stats,
                                            reference_record)
@@ -33,23 +33,20 @@ BATCH = 250
 
 
 def dataset_names() -> List[str]:
-    """The datasets of the ``dataset`` config group (``sngan train dataset=NAME``)."""
-    return sorted(p.name[:-len(".yaml")] for p in files("sngan_cli.conf").joinpath("dataset").iterdir()
-                  if p.name.endswith(".yaml"))
+    """The datasets of the ``dataset`` config group (``sngan train dataset=NAME``): the registered ones."""
+    from sngan_cli.data import configs
+
+    return sorted(configs())
 
 
 def dataset_config(name: str, **given: Any) -> Dict[str, Any]:
     """The ``dataset`` group as ``sngan train dataset=NAME`` composes it (resolution, split, root,
     ...), with the ``given`` values that are not None in its place."""
-    from hydra import compose, initialize_config_module
-
-    from sngan_cli.config import register_configs
+    from sngan_cli.config import compose
 
     if name not in dataset_names():
         raise SnganError(f"dataset={name} is unknown: choose one of {', '.join(dataset_names())}")
-    register_configs()
-    with initialize_config_module("sngan_cli.conf", version_base="1.3"):
-        dataset = OmegaConf.to_container(compose("train", overrides=[f"dataset={name}"]).dataset)
+    dataset = OmegaConf.to_container(compose([f"dataset={name}"]).dataset, resolve=True)
     dataset.update({key: value for key, value in given.items() if value is not None})
     return dataset
 
@@ -82,9 +79,10 @@ def dataset_key(detector: Detector, dataset: Dict[str, Any], protocol: Protocol)
                             detector=detector, subset_seed=REAL_SUBSET_SEED, **folder)
 
 
-def dataset_reference(detector: Detector, dataset: Dict[str, Any], protocol: Protocol) -> ReferenceStats:
-    """Statistics of the protocol's real images of a dataset (its training split), cached; the
-    dataset is read only to compute them."""
+def dataset_reference(detector: Detector, dataset: Dict[str, Any], protocol: Protocol,
+                      with_features: bool = False) -> ReferenceStats:
+    """Statistics of the protocol's real images of a dataset (its training split), cached, with the
+    features themselves when ``with_features``; the dataset is read only to compute them."""
     def compute() -> ReferenceStats:
         data = load_dataset(dataset["name"], dataset.get("root", "data"), dataset["resolution"],
                             dataset.get("download", True), recursive=dataset.get("recursive", True),
@@ -93,24 +91,28 @@ def dataset_reference(detector: Detector, dataset: Dict[str, Any], protocol: Pro
         if protocol.n_reference is not None and len(indices) < protocol.n_reference:
             warnings.warn(f"{dataset['name']} has {len(data)} images, fewer than the {protocol.n_reference} real "
                           f"images of protocol={protocol.name}: using all of them")
-        mu, sigma = reference_statistics(detector, lambda: real_batches(data, indices))
-        return ReferenceStats(mu, sigma, {"n_samples": len(indices)})
+        features = compute_features(detector, lambda: real_batches(data, indices))[0]
+        return ReferenceStats(*feature_statistics(features), {"n_samples": len(indices)}, features)
 
-    return cached_reference_stats(dataset_key(detector, dataset, protocol), compute)
+    return cached_reference_stats(dataset_key(detector, dataset, protocol), compute, with_features=with_features)
 
 
 def reference_from_argument(reference: str, detector: Detector, protocol: Protocol, resolution: int,
-                            data_root: Optional[str]) -> ReferenceStats:
+                            data_root: Optional[str], with_features: bool = False) -> ReferenceStats:
     """``reference=`` as FILE.npz (precomputed mu/sigma), DIR (a folder of images) or a dataset name."""
     if reference.endswith(".npz"):
+        if with_features:
+            raise SnganError(f"reference={reference} holds only mu and sigma; KID, precision/recall and "
+                             f"density/coverage need the real images: give reference=DIR or a dataset name")
         return load_reference_stats(reference, detector.feature_dim)
     if os.path.isdir(reference):
         return dataset_reference(detector, {"name": "folder", "root": reference, "resolution": resolution,
-                                            "download": False}, protocol)
+                                            "download": False}, protocol, with_features)
     if os.path.lexists(reference) or os.sep in reference:  # a path, not a dataset name
         raise SnganError(f"reference={reference} is neither a directory of images nor a .npz file"
                          f"{'' if os.path.lexists(reference) else ' (it does not exist)'}")
     if reference not in dataset_names():
         raise SnganError(f"reference={reference} is not a directory of images, a .npz file or a dataset: "
                          f"choose one of {', '.join(dataset_names())}")
-    return dataset_reference(detector, dataset_config(reference, root=data_root, resolution=resolution), protocol)
+    return dataset_reference(detector, dataset_config(reference, root=data_root, resolution=resolution), protocol,
+                             with_features)

@@ -6,9 +6,14 @@ read (dataset, split, resolution, the count of real images asked for, detector a
 hash: the caller's `key`), written atomically, and stores `mu` and `sigma` as pytorch-fid's `.npz`
 files do, plus the record (the key and what computing the statistics learned, such as the number of
 images) as a JSON string so every FID can say which reference it was computed against.
+
+The metrics that compare samples rather than moments (KID, precision/recall, density/coverage) need
+the real features themselves: those are cached beside the statistics under the same key
+(``real-features-KEY.npy``, float32 [n, D]), when a metric first asks for them.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,6 +36,7 @@ class ReferenceStats:
     mu: np.ndarray  # float64 [D]
     sigma: np.ndarray  # float64 [D, D]
     record: dict[str, Any] = field(default_factory=dict)
+    features: np.ndarray | None = None  # float32 [n, D], the real features, where a metric asked for them
 
 
 def reference_record(*, dataset: str, split: str, resolution: int, detector: Detector, **extra: Any) -> dict[str, Any]:
@@ -58,6 +64,27 @@ def stats_key(record: Mapping[str, Any]) -> str:
 
 def stats_path(record: Mapping[str, Any], cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / "stats" / f"fid-stats-{stats_key(record)}.npz"
+
+
+def features_path(record: Mapping[str, Any], cache_dir: str | os.PathLike | None = None) -> Path:
+    return Path(cache_dir or default_cache_dir()) / "stats" / f"real-features-{stats_key(record)}.npy"
+
+
+def save_features(path: str | os.PathLike, features: np.ndarray) -> None:
+    atomic_write(path, lambda f: np.save(f, np.asarray(features, np.float32), allow_pickle=False))
+
+
+def load_features(path: str | os.PathLike, n: int, dim: int) -> np.ndarray:
+    """The cached real features, checked against their statistics' count and width."""
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise SnganError(f"cannot read cached real features {path}: {str(err).splitlines()[0] if str(err) else err!r}; "
+                         f"delete it to recompute them") from None
+    if features.shape != (n, dim) or not np.isfinite(features).all():
+        raise SnganError(f"cached real features {path} are {features.shape}, not the {n} x {dim} finite values of "
+                         f"their statistics; delete it to recompute them")
+    return features
 
 
 def save_stats(path: str | os.PathLike, stats: ReferenceStats) -> None:
@@ -119,11 +146,20 @@ def cached_reference_stats(
     key: Mapping[str, Any],
     compute: Callable[[], ReferenceStats],
     cache_dir: str | os.PathLike | None = None,
+    with_features: bool = False,
 ) -> ReferenceStats:
     """The statistics cached under `key`: read from the cache, or `compute()`d and cached with the
-    record `key` plus the record `compute` returns (what computing learned, e.g. ``n_samples``)."""
-    path = stats_path(key, cache_dir)
-    if not path.is_file():
+    record `key` plus the record `compute` returns (what computing learned, e.g. ``n_samples``);
+    `with_features`: the real features too (computed again when only the statistics are cached)."""
+    path, feature_file = stats_path(key, cache_dir), features_path(key, cache_dir)
+    if not path.is_file() or (with_features and not feature_file.is_file()):
         computed = compute()
-        save_stats(path, ReferenceStats(computed.mu, computed.sigma, {**key, **computed.record}))
-    return load_reference_stats(path)
+        if with_features:
+            save_features(feature_file, computed.features)
+        if not path.is_file():
+            save_stats(path, ReferenceStats(computed.mu, computed.sigma, {**key, **computed.record}))
+    stats = load_reference_stats(path)
+    if not with_features:
+        return stats
+    features = load_features(feature_file, int(stats.record.get("n_samples", -1)), stats.mu.shape[0])
+    return dataclasses.replace(stats, features=features)

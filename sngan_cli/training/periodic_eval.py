@@ -19,6 +19,7 @@ from sngan_cli import SnganError
 from sngan_cli.atomic import write_json
 from sngan_cli.images import to_uint8
 from sngan_cli.metrics import build_detector, get_protocol, scalars, score
+from sngan_cli.metrics.evaluate import SAMPLE_METRICS, parse_metrics
 from sngan_cli.metrics.reference import dataset_reference
 from sngan_cli.models.latent import draw_latent
 
@@ -30,7 +31,9 @@ class PeriodicEvaluator:
         self.n = cfg.eval.n_generated or self.protocol.n_generated
         self.detector = build_detector(cfg.eval.detector, dataset=cfg.dataset.name,
                                        inception_weights=cfg.eval.inception_weights, device=device)
-        self.reference = dataset_reference(self.detector, OmegaConf.to_container(cfg.dataset), self.protocol)
+        self.metrics = parse_metrics(",".join(str(m) for m in cfg.eval.metrics) or "is")
+        self.reference = dataset_reference(self.detector, OmegaConf.to_container(cfg.dataset), self.protocol,
+                                           with_features=any(m in SAMPLE_METRICS for m in self.metrics))
         self.summary_path = os.path.join(run_dir, "metrics_summary.json")
         self.summary: Dict[str, Any] = {}
         if os.path.exists(self.summary_path):
@@ -53,7 +56,7 @@ class PeriodicEvaluator:
         z, y = draw_latent(self.n, gan.z_dim, gan.z_distribution, gan.num_classes, device=gan.device,
                            generator=torch.Generator().manual_seed(self.cfg.seed))
         result = score(self.detector, lambda: self._images(gan, z, y), self.reference, self.protocol, self.n,
-                       step=step, seed=self.cfg.seed)
+                       step=step, seed=self.cfg.seed, metrics=self.metrics)
         with open(os.path.join(self.run_dir, "metrics.jsonl"), "a") as f:
             f.write(json.dumps(result) + "\n")
         self.summary["final"] = result
