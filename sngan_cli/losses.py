@@ -1,4 +1,4 @@
-"""Adversarial losses on D's raw logits f (SPEC section 1), chosen by name.
+"""Adversarial losses on D's raw logits f (Sec. 2 and Eq. 17 of the paper), chosen by name.
 
 Each loss is a pair: ``d(real_logits, fake_logits)`` minimised by D, ``g(fake_logits)`` minimised by G,
 added to LOSSES by name; ``loss=name`` composes its config (config/schema.py registers each), which

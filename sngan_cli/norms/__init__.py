@@ -1,4 +1,4 @@
-"""Normalizers of the discriminator, chosen by name (SPEC section 1, the rows of Table 2).
+"""Normalizers of the discriminator, chosen by name (Sec. 3 and Appendix D of the paper, the rows of Table 2).
 
 A normalizer is one small class in one file of this package, registered with
 ``@register("name", ItsConfig)``: ``ItsConfig``, a dataclass beside it extending NormConfig, holds
