@@ -22,6 +22,7 @@ import torch
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, choice, help_requested, integer, parse_options, text, usage
+from sngan_cli.device import COMMAND_DEVICES
 from sngan_cli.losses import LOSSES
 from sngan_cli.models import ARCHITECTURES
 
@@ -51,7 +52,7 @@ OPTIONS = {
     "warmup": Option(integer(0), 3, "untimed generator updates first"),
     "batch_size": Option(integer(1), 64, "images per D update"),
     "seed": Option(integer(0), 0, "seed of weights and inputs"),
-    "device": Option(choice("auto", "cpu", "cuda"), "auto", "where to run"),
+    "device": Option(choice(*COMMAND_DEVICES), "auto", "where to run"),
     "out": Option(text, "bench", "output directory"),
 }
 

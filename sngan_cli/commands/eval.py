@@ -24,8 +24,9 @@ from sngan_cli.metrics.evaluate import PAPER_METRICS, SAMPLE_METRICS, parse_metr
 from sngan_cli.metrics.reference import dataset_reference, reference_from_argument
 from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
 from sngan_cli.reporting.runs import EVAL as RESULT
+from sngan_cli.reporting.runs import SUMMARY as RUN_SUMMARY
 from sngan_cli.reporting.runs import is_run_dir
-from sngan_cli.device import resolve_device
+from sngan_cli.device import COMMAND_DEVICES, resolve_device
 from sngan_cli.trained import GENERATORS, checkpoint_path, generate, load_generator
 
 SUMMARY = ("Score a checkpoint (ckpt=PATH or run=DIR; writes eval.json into the run directory, or NAME.eval.json\n"
@@ -49,7 +50,7 @@ OPTIONS = {
                                       "dataset config's: data, or data/imagenet)"),
     "seed": Option(integer(0), 0, "seed of the latent draw (as in sngan sample)"),
     "batch_size": Option(integer(1), 250, "images per forward pass (does not change the numbers)"),
-    "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G and the detector run"),
+    "device": Option(choice(*COMMAND_DEVICES), "auto", "where G and the detector run"),
     "overwrite": Option(boolean, False, "replace an existing eval.json (or NAME.eval.json)"),
     "metrics": Option(parse_metrics, PAPER_METRICS,
                       f"beyond the paper's IS and FID (always computed), comma-separated: {', '.join(SAMPLE_METRICS)} "
@@ -159,7 +160,7 @@ def log_to_tensorboard(run_dir: str, result: dict, suffix: str = "") -> None:
 def best_so_far(run_dir: str, result: dict) -> dict:
     """``metrics/IS_best`` and ``metrics/FID_best``: this result against the run's periodic best."""
     try:
-        with open(os.path.join(run_dir, "metrics_summary.json")) as f:
+        with open(os.path.join(run_dir, RUN_SUMMARY)) as f:
             summary = json.load(f)
     except (OSError, ValueError):
         summary = {}

@@ -27,7 +27,7 @@ from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, parse_options, text, usage
 from sngan_cli.models.latent import CYCLE, draw_latent
 from sngan_cli.trained import GENERATORS, TrainedGenerator, checkpoint_path, load_generator
-from sngan_cli.device import resolve_device
+from sngan_cli.device import COMMAND_DEVICES, resolve_device
 
 SUMMARY = "Write the generator of a checkpoint as a standalone TorchScript or ONNX file."
 OPTIONS = {
@@ -36,7 +36,7 @@ OPTIONS = {
     "format": Option(choice("torchscript", "onnx"), help="torchscript or onnx", required=True),
     "out": Option(text, help="file to write", required=True),
     # cpu by default: a file with CPU weights loads anywhere (torch.jit.load's map_location moves it)
-    "device": Option(choice("auto", "cpu", "cuda"), "cpu", "device of the exported weights"),
+    "device": Option(choice(*COMMAND_DEVICES), "cpu", "device of the exported weights"),
     "g": Option(choice(*GENERATORS), "G", "G, or ema: G's moving average (a run trained with train.ema=true)"),
     "overwrite": Option(boolean, False, "replace an existing out file"),
 }

@@ -21,7 +21,7 @@ from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
 from sngan_cli.trained import GENERATORS, Batch, TrainedGenerator, checkpoint_path, generate, load_generator, render
-from sngan_cli.device import resolve_device
+from sngan_cli.device import COMMAND_DEVICES, resolve_device
 from sngan_cli.images import save_png, square_grid
 
 SUMMARY = ("Write n generated images to out/ as 000000.png, 000001.png, ... (or out/samples.npz with format=npz),\n"
@@ -39,7 +39,7 @@ OPTIONS = {
     "rows": Option(integer(1), help="interpolate=true: number of pairs (default 8)"),
     "steps": Option(integer(2), help="interpolate=true: images per pair, ends included (default 10)"),
     "batch_size": Option(integer(1), 256, "images per forward pass (does not change the images)"),
-    "device": Option(choice("auto", "cpu", "cuda"), "auto", "where G runs"),
+    "device": Option(choice(*COMMAND_DEVICES), "auto", "where G runs"),
     "g": Option(choice(*GENERATORS), "G", "G, or ema: G's moving average (a run trained with train.ema=true)"),
     "overwrite": Option(boolean, False, "write into a non-empty out, replacing earlier sample files"),
 }

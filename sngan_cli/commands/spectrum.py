@@ -11,14 +11,14 @@ from typing import List
 from sngan_cli.atomic import atomic_write
 from sngan_cli.commands.options import Option, choice, help_requested, parse_options, text, usage
 from sngan_cli.trained import checkpoint_path, load_discriminator
-from sngan_cli.device import resolve_device
+from sngan_cli.device import COMMAND_DEVICES, resolve_device
 
 SUMMARY = ("Singular values (exact SVD, float64) of every effective D weight; writes spectrum.json and\n"
            "spectrum.png (Figure 3: sigma_i^2 / sigma_max^2 per layer) beside the checkpoint.")
 OPTIONS = {
     "ckpt": Option(text, help="checkpoint file"),
     "run": Option(text, help="run directory: uses DIR/checkpoints/last.pt"),
-    "device": Option(choice("auto", "cpu", "cuda"), "auto", "where D is loaded"),
+    "device": Option(choice(*COMMAND_DEVICES), "auto", "where D is loaded"),
 }
 HEADER = ("layer", "sigma exact", "estimate (raw W)", "exact (raw W)", "values")
 

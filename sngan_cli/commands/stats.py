@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import List
 
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
-from sngan_cli.device import resolve_device
+from sngan_cli.device import COMMAND_DEVICES, resolve_device
 from sngan_cli.metrics import PROTOCOLS, build_detector, get_protocol
 from sngan_cli.metrics.reference import dataset_config, dataset_names, dataset_reference
 from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
@@ -24,7 +24,7 @@ OPTIONS = {
     "detector": Option(choice(*DETECTOR_CHOICES), "auto", "auto: digits-classifier for digits"),
     "inception_weights": Option(text, help="pt_inception-2015-12-05-6726825d.pth (or env SNGAN_INCEPTION_WEIGHTS)"),
     "eval.inception_weights": Option(text, help="same as inception_weights= (the name sngan train uses)"),
-    "device": Option(choice("auto", "cpu", "cuda"), "auto", "where the detector runs"),
+    "device": Option(choice(*COMMAND_DEVICES), "auto", "where the detector runs"),
 }
 
 

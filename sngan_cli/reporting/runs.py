@@ -21,7 +21,8 @@ HYDRA_CONFIG = os.path.join(".hydra", "config.yaml")
 CHECKPOINT = os.path.join("checkpoints", "last.pt")
 STATUS = "status.json"
 EVAL = "eval.json"
-METRICS = "metrics.jsonl"
+METRICS = "metrics.jsonl"  # one result per evaluation during training
+SUMMARY = "metrics_summary.json"  # the final, best-IS and best-FID results of those
 
 
 @dataclass

@@ -21,6 +21,7 @@ from sngan_cli.images import to_uint8
 from sngan_cli.metrics import build_detector, get_protocol, scalars, score
 from sngan_cli.metrics.evaluate import SAMPLE_METRICS, parse_metrics
 from sngan_cli.metrics.reference import dataset_reference
+from sngan_cli.reporting.runs import METRICS, SUMMARY
 from sngan_cli.models.latent import draw_latent
 
 
@@ -34,7 +35,7 @@ class PeriodicEvaluator:
         self.metrics = parse_metrics(",".join(str(m) for m in cfg.eval.metrics) or "is")
         self.reference = dataset_reference(self.detector, OmegaConf.to_container(cfg.dataset), self.protocol,
                                            with_features=any(m in SAMPLE_METRICS for m in self.metrics))
-        self.summary_path = os.path.join(run_dir, "metrics_summary.json")
+        self.summary_path = os.path.join(run_dir, SUMMARY)
         self.summary: Dict[str, Any] = {}
         if os.path.exists(self.summary_path):
             try:
@@ -57,7 +58,7 @@ class PeriodicEvaluator:
                            generator=torch.Generator().manual_seed(self.cfg.seed))
         result = score(self.detector, lambda: self._images(gan, z, y), self.reference, self.protocol, self.n,
                        step=step, seed=self.cfg.seed, metrics=self.metrics)
-        with open(os.path.join(self.run_dir, "metrics.jsonl"), "a") as f:
+        with open(os.path.join(self.run_dir, METRICS), "a") as f:
             f.write(json.dumps(result) + "\n")
         self.summary["final"] = result
         if result["inception_score_mean"] > self.summary.get("best_is", {}).get("inception_score_mean", -1.0):
