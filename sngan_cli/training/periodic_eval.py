@@ -57,7 +57,7 @@ class PeriodicEvaluator:
         z, y = draw_latent(self.n, gan.z_dim, gan.z_distribution, gan.num_classes, device=gan.device,
                            generator=torch.Generator().manual_seed(self.cfg.seed))
         result = score(self.detector, lambda: self._images(gan, z, y), self.reference, self.protocol, self.n,
-                       step=step, seed=self.cfg.seed, metrics=self.metrics)
+                       step=step, metrics=self.metrics, seed=self.cfg.seed, generator="G")
         with open(os.path.join(self.run_dir, METRICS), "a") as f:
             f.write(json.dumps(result) + "\n")
         self.summary["final"] = result
