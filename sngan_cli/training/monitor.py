@@ -25,7 +25,8 @@ from tqdm import tqdm
 HPARAMS = ("dataset.name", "arch.name", "arch.width", "arch.g_width", "arch.d_width", "norm.name", "loss.name",
            "setting.name", "setting.lr", "setting.beta1", "setting.beta2", "setting.n_dis", "seed")
 # final and best scores: training/periodic_eval.py and `sngan eval` write these tags
-METRICS = ("metrics/IS", "metrics/FID", "metrics/IS_best", "metrics/FID_best")
+METRICS = ("metrics/IS", "metrics/FID", "metrics/IS_best", "metrics/FID_best", "metrics/KID", "metrics/precision",
+           "metrics/recall")  # (the last three where eval.metrics or `sngan eval metrics=` asks for them)
 SIGMA_LAYOUT = {"D": {"sigma of every layer (power-iteration estimate)": ["Multiline", [r"sigma/.*"]],
                       "exact sigma of every effective weight (Figure 9)": ["Multiline", [r"sigma_exact/.*"]]}}
 
