@@ -100,10 +100,11 @@ def resumable(key: str) -> bool:
 # Dotted keys and plain values
 
 def flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
-    """{dotted key: value} of every leaf of nested dicts and lists (a DictConfig: resolved first)."""
+    """{dotted key: value} of every leaf of nested dicts (a DictConfig: resolved first); a list, such
+    as ``eval.metrics``, is one value."""
     if isinstance(node, (DictConfig, ListConfig)):
         node = OmegaConf.to_container(node, resolve=True)
-    items = node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else None
+    items = node.items() if isinstance(node, Mapping) else None
     if items is None:
         return {prefix[:-1]: node}
     out: Dict[str, Any] = {}

@@ -75,6 +75,7 @@ def test_score_returns_the_contract_keys_and_the_record(digits_detector: Detecto
     assert abs(result["fid"]) < 1e-6 * np.trace(sigma)  # the same images as the reference
     assert result["step"] == 7
     assert result["record"] == {
+        "metrics": ["is", "fid"],
         "protocol": "test",
         "n_generated": 300,
         "n_generated_is": 300,
