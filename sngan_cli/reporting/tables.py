@@ -99,9 +99,9 @@ def versus_text(row: Row, reference: Optional[Row], built: Dict[str, BuiltRow]) 
     """Final IS and FID of ``row`` minus the reference's, each with Welch's p; n.s. where it does not hold."""
     if reference is None:
         return MISSING
-    if reference.key == row.key:
-        return "reference"
     ours, theirs = built[row.key].finals, built[reference.key].finals
+    if reference.key == row.key:
+        return "reference" if ours[IS].scores else MISSING
     if not ours[IS].scores or not theirs[IS].scores:
         return MISSING
     return "; ".join(difference_text(name, welch(ours[m].values, theirs[m].values), DIGITS[m])
