@@ -94,3 +94,15 @@ def test_sample_and_export_use_the_average_when_asked(ema_checkpoint, tmp_path):
     z = torch.randn(2, 128)
     outputs = {g: torch.jit.load(str(tmp_path / f"{g}.pt"))(z) for g in ("G", "ema")}
     assert not torch.equal(outputs["G"], outputs["ema"])
+
+
+def test_unreadable_cached_features_are_one_line_naming_the_file(tiny_checkpoint, isolated_caches, tmp_path):
+    eval_command.main([f"ckpt={tiny_checkpoint}", "n=60", "device=cpu", "overwrite=true", "metrics=pr"])
+    (cached,) = (isolated_caches / "xdg" / "sngan" / "stats").glob("real-features-*.npy")
+    saved = cached.read_bytes()
+    try:
+        cached.write_bytes(saved[: len(saved) // 2])  # truncated
+        with pytest.raises(SnganError, match=f"cached real features {cached}.*delete it to recompute them"):
+            eval_command.main([f"ckpt={tiny_checkpoint}", "n=60", "device=cpu", "overwrite=true", "metrics=pr"])
+    finally:
+        cached.write_bytes(saved)
