@@ -24,6 +24,7 @@ from sngan_cli.metrics.evaluate import PAPER_METRICS, SAMPLE_METRICS, parse_metr
 from sngan_cli.metrics.reference import dataset_reference, reference_from_argument
 from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
 from sngan_cli.reporting.runs import EVAL as RESULT
+from sngan_cli.reporting.runs import EVAL_EMA
 from sngan_cli.reporting.runs import SUMMARY as RUN_SUMMARY
 from sngan_cli.reporting.runs import is_run_dir
 from sngan_cli.device import COMMAND_DEVICES, resolve_device
@@ -65,7 +66,7 @@ def result_location(path: str, g: str = "G"):
     run directory when the checkpoint is in the ``checkpoints/`` of a run (a directory the report
     reads as one: reporting/runs.py's is_run_dir), else ``NAME.eval.json`` beside ``NAME.pt`` and no
     events. G's moving average (``g=ema``) writes ``eval_ema.json`` (``NAME.eval_ema.json``)."""
-    result = RESULT if g == "G" else RESULT.replace(".json", f"_{g}.json")
+    result = RESULT if g == "G" else EVAL_EMA
     folder = os.path.dirname(os.path.abspath(path))
     run_dir = os.path.dirname(folder)
     if os.path.basename(folder) == "checkpoints" and is_run_dir(run_dir):

@@ -79,7 +79,7 @@ def write_report(root: str, out_dir: str) -> Report:
     by_dataset = dataset_order([r for r in runs if r.config is not None])
     sources: Sources = {}
     duplicates: List[Run] = []
-    tables2, tables7, panels, absent, seeds = [], [], [], [], []
+    tables2, tables7, panels, absent, seeds, ema = [], [], [], [], [], []
     for dataset, dataset_runs in by_dataset.items():
         assigned = table2.assignments(dataset_runs)
         table, dups = table2.build_table2(dataset, assigned, sources)
@@ -88,6 +88,7 @@ def write_report(root: str, out_dir: str) -> Report:
         panels.append(figures_1_2.panel(dataset, assigned))
         absent += [f"{dataset}: {line}" for line in table2.absent(assigned)]
         seeds += table2.seed_lines(dataset, assigned)
+        ema += table2.ema_lines(dataset, assigned)
         assigned7 = table7.assignments(dataset_runs)
         if table7.supported(assigned7):
             table, dups = table7.build_table7(dataset, assigned7, sources)
@@ -98,6 +99,9 @@ def write_report(root: str, out_dir: str) -> Report:
     sections: List[Section] = []
     if seeds:
         sections.append(("Every method and setting with several seeds (final scores: mean ± std, 95% CI)", seeds))
+    if ema:
+        sections.append(("G's moving average (sngan eval g=ema): final scores G → G_ema, mean over seeds, "
+                         "paired t-test over seeds", ema))
     sections.append(("Runs missing from the numbers", report.missing or ["none"]))
     if absent:
         sections.append(("Expected runs not found (from the grid of settings and seeds run)", absent))

@@ -21,6 +21,7 @@ HYDRA_CONFIG = os.path.join(".hydra", "config.yaml")
 CHECKPOINT = os.path.join("checkpoints", "last.pt")
 STATUS = "status.json"
 EVAL = "eval.json"
+EVAL_EMA = "eval_ema.json"  # the same of G's moving average (sngan eval g=ema)
 METRICS = "metrics.jsonl"  # one result per evaluation during training
 SUMMARY = "metrics_summary.json"  # the final, best-IS and best-FID results of those
 
@@ -34,6 +35,7 @@ class Run:
     eval: Optional[Dict[str, Any]]
     metrics: List[Dict[str, Any]] = field(default_factory=list)
     problems: List[str] = field(default_factory=list)  # unreadable files, said in the report
+    eval_ema: Optional[Dict[str, Any]] = None
 
     def get(self, key: str, default: Any = None) -> Any:
         """A dotted config key (``arch.d_width``), or ``default`` when absent."""
@@ -117,7 +119,8 @@ def load_run(path: str, root: str) -> Run:
     return Run(path=os.path.abspath(path), rel=os.path.relpath(path, root) if path != root else ".",
                config=_load_config(path, problems), status=read_status(path),
                eval=_load_json(os.path.join(path, EVAL), problems),
-               metrics=_load_jsonl(os.path.join(path, METRICS), problems), problems=problems)
+               metrics=_load_jsonl(os.path.join(path, METRICS), problems), problems=problems,
+               eval_ema=_load_json(os.path.join(path, EVAL_EMA), problems))
 
 
 def find_runs(root: str, skip: Optional[str] = None) -> List[Run]:

@@ -4,7 +4,8 @@
   s the sample standard deviation), for two seeds or more.
 - Whether a method's final score differs from SN-GANs': Welch's t-test (two-sided, unequal
   variances) on the per-seed final scores of both at their best settings; the difference holds when
-  p < ``ALPHA``. Welch's test rather than a bootstrap: with the 3-5 seeds a sweep affords, a
+  p < ``ALPHA``.
+- Whether G's moving average scores otherwise than G: a paired t-test over the seeds (the same runs). Welch's test rather than a bootstrap: with the 3-5 seeds a sweep affords, a
   bootstrap's resamples take only a handful of distinct values, and its interval is too narrow.
 """
 from __future__ import annotations
@@ -53,6 +54,18 @@ def welch(values: Sequence[float], reference: Sequence[float]) -> Optional[Diffe
     else:
         p = float(stats.ttest_ind(values, reference, equal_var=False).pvalue)
     return Difference(delta, p, len(values), len(reference))
+
+
+def paired(values: Sequence[float], reference: Sequence[float]) -> Optional[Difference]:
+    """The paired t-test of ``values`` against ``reference`` (seed by seed); None for fewer than two pairs."""
+    if len(values) != len(reference) or len(values) < 2:
+        return None
+    deltas = [a - b for a, b in zip(values, reference)]
+    if statistics.stdev(deltas) == 0:
+        p = 1.0 if deltas[0] == 0 else 0.0
+    else:
+        p = float(stats.ttest_rel(values, reference).pvalue)
+    return Difference(statistics.fmean(deltas), p, len(values), len(reference))
 
 
 def difference_text(name: str, difference: Optional[Difference], digits: int) -> str:

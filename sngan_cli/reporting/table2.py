@@ -12,6 +12,7 @@ from sngan_cli.reporting.methods import deviations, other_row, table2_row, table
 from sngan_cli.reporting.paper import PAPER_DATASETS, TABLE2, Row, dataset_label, paper_dataset
 from sngan_cli.reporting.records import protocol_notes
 from sngan_cli.reporting.runs import Run
+from sngan_cli.reporting.significance import paired
 from sngan_cli.reporting.tables import Sources, Table, build_table
 
 Assignments = List[Tuple[Row, List[Run]]]
@@ -69,6 +70,33 @@ def seed_lines(dataset: str, assigned: Assignments) -> List[str]:
                      + f", {len(c.scores)} seeds"
                      for name, m, c in (("IS", IS, cells[IS]), ("FID", FID, cells[FID])) if c.scores]
             lines.append(f"{dataset}: {row.label}, setting {setting}: " + "; ".join(parts))
+    return lines
+
+
+EMA_METRICS = ((IS, "IS", 2), (FID, "FID", 1), ("kid_mean", "KID", 0), ("precision", "precision", 3),
+               ("recall", "recall", 3))
+
+
+def ema_lines(dataset: str, assigned: Assignments) -> List[str]:
+    """Every method and setting whose runs were also scored with G's moving average (eval_ema.json):
+    the mean final scores of G and of G_ema over the seeds, with a paired t-test's p (2+ seeds)."""
+    lines = []
+    for row, runs in assigned:
+        for setting, group in sorted(group_by(runs, lambda r: str(r.get("setting.name"))).items()):
+            kept, _ = distinct_seeds(group)
+            pairs = [r for r in kept if r.eval and r.eval_ema]
+            parts = []
+            for key, name, digits in EMA_METRICS:
+                both = [(r.eval[key], r.eval_ema[key]) for r in pairs
+                        if isinstance(r.eval.get(key), (int, float)) and isinstance(r.eval_ema.get(key), (int, float))]
+                if not both:
+                    continue
+                g, ema = [b[0] for b in both], [b[1] for b in both]
+                test = paired(ema, g)
+                p = "" if test is None else f" (p {test.p:.2f})"
+                parts.append(f"{name} {sum(g) / len(g):.{digits}f} → {sum(ema) / len(ema):.{digits}f}{p}")
+            if parts:
+                lines.append(f"{dataset}: {row.label}, setting {setting}, {len(pairs)} seeds: " + "; ".join(parts))
     return lines
 
 

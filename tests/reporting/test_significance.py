@@ -50,3 +50,25 @@ def test_the_table_marks_differences_that_do_not_hold(tmp_path, make_run):
     assert lines["Weight Norm."] == "IS ? ; FID ?".replace(" ;", ";")  # one seed: nothing to test
     assert "Every method and setting with several seeds" in text
     assert "cifar10: SN-GANs, setting C: IS 7.20 ± 0.20 (95% CI 6.70–7.70), 3 seeds" in text
+
+
+def test_the_moving_average_is_compared_with_g_seed_by_seed(tmp_path, make_run):
+    import json
+
+    from sngan_cli.reporting.significance import paired
+
+    g_is, ema_is = [7.0, 7.2, 7.4], [7.1, 7.35, 7.45]
+    for seed, (a, b) in enumerate(zip(g_is, ema_is)):
+        run = make_run(f"sn/seed{seed}", "sn_gan", "C", seed, is_=a, fid=30.0)
+        (run / "eval_ema.json").write_text(json.dumps({"inception_score_mean": b, "inception_score_std": 0.1,
+                                                        "fid": 29.0, "step": 100, "record": {}}))
+    make_run("wn/seed0", "weight_norm", "C", 0, is_=6.0, fid=40.0)  # no eval_ema.json: no line
+    out = tmp_path / "report"
+    write_report(str(tmp_path / "runs"), str(out))
+    text = (out / "table2.md").read_text()
+    p = stats.ttest_rel(ema_is, g_is).pvalue
+    assert paired(ema_is, g_is).p == pytest.approx(p)
+    assert (f"cifar10: SN-GANs, setting C, 3 seeds: IS 7.20 → 7.30 (p {p:.2f}); FID 30.0 → 29.0 (p 0.00)"
+            in text)
+    section = text.split("G's moving average")[1].split("## ")[0]
+    assert "Weight Norm." not in section
