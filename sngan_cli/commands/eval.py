@@ -20,14 +20,14 @@ from sngan_cli.commands.options import (Option, boolean, choice, help_requested,
                                         usage)
 from sngan_cli.data.folder import folder_batches, list_images
 from sngan_cli.metrics import PROTOCOLS, build_detector, get_protocol, scalars, score
-from sngan_cli.metrics.evaluate import PAPER_METRICS, SAMPLE_METRICS, parse_metrics
+from sngan_cli.metrics.evaluate import PAPER_METRICS, SAMPLE_METRICS, needs_real_features, parse_metrics
 from sngan_cli.metrics.reference import dataset_reference, reference_from_argument
 from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
 from sngan_cli.reporting.runs import EVAL as RESULT
 from sngan_cli.reporting.runs import EVAL_EMA
-from sngan_cli.reporting.runs import SUMMARY as RUN_SUMMARY
 from sngan_cli.reporting.runs import is_run_dir
 from sngan_cli.device import COMMAND_DEVICES, resolve_device
+from sngan_cli.training.periodic_eval import keep_best, read_summary
 from sngan_cli.trained import GENERATORS, checkpoint_path, generate, load_generator
 
 SUMMARY = ("Score a checkpoint (ckpt=PATH or run=DIR; writes eval.json into the run directory, or NAME.eval.json\n"
@@ -111,7 +111,7 @@ def main(argv: List[str]) -> None:
         detector = with_digits_hint(lambda: build_detector(o["detector"], dataset=o["reference"],
                                                            inception_weights=weights, device=device))
         reference = reference_from_argument(o["reference"], detector, protocol, o["resolution"], o["dataset.root"],
-                                            with_features=features_needed(o["metrics"]))
+                                            with_features=needs_real_features(o["metrics"]))
         n = o["n"] or sum(len(b) for b in folder_batches(o["images"]))
         if o["n"] is None:
             check_count(n, "images", f"{o['images']} (readable files)", protocol.is_splits)
@@ -129,7 +129,7 @@ def main(argv: List[str]) -> None:
     tg = load_generator(path, device, o["g"])
     dataset = {**tg.config["dataset"], "root": o["dataset.root"] or tg.config["dataset"]["root"]}
     detector = build_detector(o["detector"], dataset=dataset["name"], inception_weights=weights, device=device)
-    reference = dataset_reference(detector, dataset, protocol, with_features=features_needed(o["metrics"]))
+    reference = dataset_reference(detector, dataset, protocol, with_features=needs_real_features(o["metrics"]))
     n = o["n"] or protocol.n_generated
     images = lambda: (batch for batch, _ in generate(tg, n, o["seed"], o["batch_size"], progress=n >= 1000))
     result = score(detector, images, reference, protocol, n, step=tg.step, metrics=o["metrics"], seed=o["seed"],
@@ -141,35 +141,15 @@ def main(argv: List[str]) -> None:
     print(f"wrote {out}" + (f" and TensorBoard events in {events}" if events else ""))
 
 
-def features_needed(metrics) -> bool:
-    return any(m in SAMPLE_METRICS for m in metrics)
-
-
 def log_to_tensorboard(run_dir: str, result: dict, suffix: str = "") -> None:
     """The result's scalars (``metrics/IS_ema`` ... for G's moving average) and, for G itself, the
-    best IS and FID of the run so far (with the periodic evaluations' metrics_summary.json)."""
+    best IS and FID of the run so far (with the evaluations during training: their summary)."""
     from torch.utils.tensorboard import SummaryWriter
 
     values = {f"{tag}{suffix}": value for tag, value in scalars(result).items()}
     if not suffix:
-        values.update(best_so_far(run_dir, result))
+        values.update(keep_best(read_summary(run_dir), result))
     with SummaryWriter(run_dir) as writer:
         for tag, value in values.items():
-            writer.add_scalar(tag, value, result["step"])
-
-
-def best_so_far(run_dir: str, result: dict) -> dict:
-    """``metrics/IS_best`` and ``metrics/FID_best``: this result against the run's periodic best."""
-    try:
-        with open(os.path.join(run_dir, RUN_SUMMARY)) as f:
-            summary = json.load(f)
-    except (OSError, ValueError):
-        summary = {}
-    summary = summary if isinstance(summary, dict) else {}
-    best_is = summary.get("best_is", {}).get("inception_score_mean") if isinstance(summary.get("best_is"), dict) else None
-    best_fid = summary.get("best_fid", {}).get("fid") if isinstance(summary.get("best_fid"), dict) else None
-    out = {"metrics/IS_best": max(v for v in (best_is, result["inception_score_mean"]) if v is not None)}
-    fids = [v for v in (best_fid, result["fid"]) if v is not None]
-    if fids:
-        out["metrics/FID_best"] = min(fids)
-    return out
+            if value is not None:
+                writer.add_scalar(tag, value, result["step"])

@@ -48,39 +48,32 @@ __all__ = [
 ImageBatches = Union[Iterable[torch.Tensor], Callable[[], Iterable[torch.Tensor]]]
 
 
-def _kid(real: np.ndarray, fake: np.ndarray) -> tuple[Dict[str, float], Dict[str, Any]]:
-    kid = kernel_inception_distance(real, fake)
-    return {"kid_mean": kid.pop("mean"), "kid_std": kid.pop("std")}, kid
-
-
-def _precision_recall(real: np.ndarray, fake: np.ndarray) -> tuple[Dict[str, float], Dict[str, Any]]:
-    pr = precision_recall(real, fake)
-    return {"precision": pr.pop("precision"), "recall": pr.pop("recall")}, pr
-
-
-def _density_coverage(real: np.ndarray, fake: np.ndarray) -> tuple[Dict[str, float], Dict[str, Any]]:
-    dc = density_coverage(real, fake)
-    return {"density": dc.pop("density"), "coverage": dc.pop("coverage")}, dc
-
-
-# metrics=NAME: (result keys and record entry) of the real and the generated features
-SAMPLE_METRICS: Dict[str, Callable[[np.ndarray, np.ndarray], tuple[Dict[str, float], Dict[str, Any]]]] = {
-    "kid": _kid,
-    "pr": _precision_recall,
-    "dc": _density_coverage,
+# metrics=NAME: the function of (real, generated) features, and the result key of each number it
+# returns (its other entries, the counts and settings, go into the record under NAME)
+SAMPLE_METRICS: Dict[str, tuple[Callable[..., Dict[str, Any]], Dict[str, str]]] = {
+    "kid": (kernel_inception_distance, {"mean": "kid_mean", "std": "kid_std"}),
+    "pr": (precision_recall, {"precision": "precision", "recall": "recall"}),
+    "dc": (density_coverage, {"density": "density", "coverage": "coverage"}),
 }
-METRICS = ("is", "fid", *SAMPLE_METRICS)  # the paper's two first: the default
-PAPER_METRICS = ("is", "fid")
+PAPER_METRICS = ("is", "fid")  # computed by every evaluation
+METRICS = (*PAPER_METRICS, *SAMPLE_METRICS)
+
+
+def with_paper_metrics(names) -> tuple[str, ...]:
+    """``names`` with IS and FID, in METRICS order."""
+    return tuple(m for m in METRICS if m in names or m in PAPER_METRICS)
+
+
+def needs_real_features(metrics) -> bool:
+    return any(m in SAMPLE_METRICS for m in metrics)
 
 
 def parse_metrics(text: str) -> tuple[str, ...]:
-    """``metrics=kid,pr`` as a tuple in METRICS order, IS and FID always included; one line naming the
-    unknown ones."""
+    """``metrics=kid,pr`` as ``with_paper_metrics`` gives it; one line naming the unknown ones."""
     asked = [m.strip() for m in str(text).split(",") if m.strip()]
-    unknown = [m for m in asked if m not in METRICS]
-    if unknown or not asked:
+    if not asked or any(m not in METRICS for m in asked):
         raise SnganError(f"metrics={text} is not allowed: choose from {', '.join(METRICS)} (comma-separated)")
-    return tuple(m for m in METRICS if m in asked or m in PAPER_METRICS)  # IS and FID come with every evaluation
+    return with_paper_metrics(asked)
 
 
 def compute_features(
@@ -158,9 +151,10 @@ def score(
     for name in (m for m in metrics if m in SAMPLE_METRICS):
         if reference is None or reference.features is None:
             raise SnganError(f"metrics={name} needs the real images' features: a reference folder or dataset")
-        values, settings = SAMPLE_METRICS[name](reference.features, features[:n_fid])
-        extra.update(values)
-        extra_record[name] = settings
+        metric, keys = SAMPLE_METRICS[name]
+        numbers = metric(reference.features, features[:n_fid])
+        extra.update({keys[k]: numbers.pop(k) for k in keys})
+        extra_record[name] = numbers
     real = reference.record if reference is not None else {}
     return {
         "inception_score_mean": is_mean,

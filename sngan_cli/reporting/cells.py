@@ -39,25 +39,25 @@ class Score:
 SPLIT_STD = {IS: "inception_score_std"}  # the metrics that carry a within-run std, and its key
 
 
-def _number(value) -> Optional[float]:
+def number(value) -> Optional[float]:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
 
 
 def final_score(run: Run, metric: str) -> Optional[Score]:
-    value = _number(run.eval.get(metric)) if run.eval else None
+    value = number(run.eval.get(metric)) if run.eval else None
     return None if value is None else Score(value, run.eval.get("step"), run.rel, _split_std(run.eval, metric))
 
 
 def _split_std(entry: Dict, metric: str) -> Optional[float]:
-    return _number(entry.get(SPLIT_STD[metric])) if metric in SPLIT_STD else None
+    return number(entry.get(SPLIT_STD[metric])) if metric in SPLIT_STD else None
 
 
 def best_score(run: Run, metric: str) -> Optional[Score]:
     entries = run.metrics + ([run.eval] if run.eval else [])
     scores = [Score(v, e.get("step"), run.rel, _split_std(e, metric))
-              for e in entries if (v := _number(e.get(metric))) is not None]
+              for e in entries if (v := number(e.get(metric))) is not None]
     if not scores:
         return None
     pick = max if HIGHER_IS_BETTER[metric] else min
@@ -151,6 +151,16 @@ def distinct_seeds(runs: Iterable[Run]) -> Tuple[List[Run], List[Run]]:
         kept.append(chosen)
         duplicates.extend(r for r in group if r is not chosen)
     return sorted(kept, key=lambda r: r.rel), duplicates
+
+
+def by_setting(runs: Iterable[Run]) -> Tuple[Dict[str, List[Run]], List[Run]]:
+    """The runs of each setting (in setting order), one per seed, and the duplicate seeds left out."""
+    kept: Dict[str, List[Run]] = {}
+    duplicates: List[Run] = []
+    for setting, group in sorted(group_by(runs, lambda r: str(r.get("setting.name"))).items()):
+        kept[setting], dups = distinct_seeds(group)
+        duplicates += dups
+    return kept, duplicates
 
 
 def group_by(runs: Iterable[Run], key: Callable[[Run], Hashable]) -> Dict[Hashable, List[Run]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from sngan_cli.reporting.cells import FID, IS, Cell, cell, distinct_seeds, group_by
+from sngan_cli.reporting.cells import FID, IS, Cell, by_setting, cell
 from sngan_cli.reporting.paper import Row, dataset_label
 from sngan_cli.reporting.plotting import color, new_figure, save_png
 from sngan_cli.reporting.runs import Run
@@ -32,20 +32,19 @@ def panel(dataset: str, assignments: List[Tuple[Row, List[Run]]]) -> Panel:
     for row, runs in assignments:
         if row.arch != "cnn" or row.twice or not runs:
             continue
-        by_setting = {s: distinct_seeds(g)[0] for s, g in group_by(runs, lambda r: str(r.get("setting.name"))).items()}
-        methods.append((row, by_setting))
-    settings = sorted({s for _, by_setting in methods for s in by_setting})
+        methods.append((row, by_setting(runs)[0]))
+    settings = sorted({s for _, kept in methods for s in kept})
     return Panel(dataset, settings, methods)
 
 
 def _draw(ax, p: Panel, metric: str, ylabel: str, figure: str, sources: Sources) -> None:
     width = 0.8 / max(1, len(p.methods))
-    for i, (row, by_setting) in enumerate(p.methods):
+    for i, (row, runs) in enumerate(p.methods):
         label = row.label  # in the legend once, on the method's first bar
         for j, setting in enumerate(p.settings):
-            if setting not in by_setting:
+            if setting not in runs:
                 continue
-            c: Cell = cell(by_setting[setting], metric)
+            c: Cell = cell(runs[setting], metric)
             sources[f"{figure}/{p.dataset}/{row.key}/{setting}"] = c.sources
             x = j - 0.4 + width * (i + 0.5)
             if c.mean is None:

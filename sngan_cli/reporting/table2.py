@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from sngan_cli.reporting.cells import (DIGITS, FID, IS, cell, distinct_seeds, format_interval, format_mean_std,
-                                       group_by)
+from sngan_cli.reporting.cells import DIGITS, FID, IS, by_setting, cell, format_interval, format_mean_std, number
 from sngan_cli.reporting.methods import deviations, other_row, table2_row, table7_row
 from sngan_cli.reporting.paper import PAPER_DATASETS, TABLE2, Row, dataset_label, paper_dataset
 from sngan_cli.reporting.records import protocol_notes
@@ -60,8 +59,7 @@ def seed_lines(dataset: str, assigned: Assignments) -> List[str]:
     """Every method and setting with several seeds: mean, std and 95% interval of the final IS and FID."""
     lines = []
     for row, runs in assigned:
-        for setting, group in sorted(group_by(runs, lambda r: str(r.get("setting.name"))).items()):
-            kept, _ = distinct_seeds(group)
+        for setting, kept in by_setting(runs)[0].items():
             cells = {m: cell(kept, m) for m in (IS, FID)}
             if len(cells[IS].scores) < 2 and len(cells[FID].scores) < 2:
                 continue
@@ -82,13 +80,12 @@ def ema_lines(dataset: str, assigned: Assignments) -> List[str]:
     the mean final scores of G and of G_ema over the seeds, with a paired t-test's p (2+ seeds)."""
     lines = []
     for row, runs in assigned:
-        for setting, group in sorted(group_by(runs, lambda r: str(r.get("setting.name"))).items()):
-            kept, _ = distinct_seeds(group)
+        for setting, kept in by_setting(runs)[0].items():
             pairs = [r for r in kept if r.eval and r.eval_ema]
             parts = []
             for key, name, digits in EMA_METRICS:
-                both = [(r.eval[key], r.eval_ema[key]) for r in pairs
-                        if isinstance(r.eval.get(key), (int, float)) and isinstance(r.eval_ema.get(key), (int, float))]
+                both = [(g, ema) for r in pairs
+                        if (g := number(r.eval.get(key))) is not None and (ema := number(r.eval_ema.get(key))) is not None]
                 if not both:
                     continue
                 g, ema = [b[0] for b in both], [b[1] for b in both]

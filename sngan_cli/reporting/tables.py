@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from sngan_cli.reporting.cells import (DIGITS, FID, IS, MISSING, Cell, best_setting, cell, differing_keys,
-                                       distinct_seeds, group_by)
+from sngan_cli.reporting.cells import DIGITS, FID, IS, MISSING, Cell, best_setting, by_setting, cell, differing_keys
 from sngan_cli.reporting.paper import PaperScore, Row
 from sngan_cli.reporting.runs import Run
 from sngan_cli.reporting.significance import difference_text, welch
@@ -64,11 +63,7 @@ class BuiltRow:
 
 def best_setting_row(table_key: str, row: Row, runs: List[Run], paper_dataset: str, sources: Sources) -> BuiltRow:
     """``row`` at its best setting among ``runs`` (all runs of the method, any setting)."""
-    kept: Dict[str, List[Run]] = {}
-    duplicates: List[Run] = []
-    for setting, group in group_by(runs, lambda r: str(r.get("setting.name"))).items():
-        kept[setting], dups = distinct_seeds(group)
-        duplicates += dups
+    kept, duplicates = by_setting(runs)
     chosen = best_setting(kept)
     chosen_runs = kept.get(chosen, []) if chosen else []
     setting = MISSING if chosen is None else chosen if len(kept) == 1 else f"{chosen} (best of {len(kept)})"

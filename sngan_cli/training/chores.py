@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sngan_cli import SnganError, __version__
 from sngan_cli.data.batches import BatchStream
@@ -127,7 +127,7 @@ class Chores:
             extra = {"rng_ranks": rngs, "world_size": dist.world_size} if dist.enabled else {}
             save_checkpoint({"step": step, **gan.state_dict(), "num_classes": gan.num_classes,
                              "data": self.batches.state_dict(), "rng": rngs[0], **extra,
-                             "config": OmegaConf.to_container(self.cfg, resolve=True), "version": __version__},
+                             "config": self.cfg, "version": __version__},  # stored plain: save_checkpoint
                             os.path.join(self.run_dir, "checkpoints"))
             write_status(self.run_dir, "running", step)  # status.json names the last good checkpoint's step
         if self.saved is not None:

@@ -9,28 +9,26 @@ resumes bit for bit; ``sngan eval``, ``sample`` and ``export`` use it with ``g=e
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict
-
 import torch
 from torch import nn
 
 
 class GeneratorEMA:
-    def __init__(self, G: nn.Module, decay: float, start: int) -> None:
+    """The moving average ``G`` of the generator ``source`` (the same module for the whole run)."""
+
+    def __init__(self, source: nn.Module, decay: float, start: int) -> None:
         self.decay, self.start = decay, start
-        self.G = copy.deepcopy(G).requires_grad_(False)
+        self.G = copy.deepcopy(source).requires_grad_(False)
+        self._params = list(self.G.parameters()), list(source.parameters())
+        self._buffers = list(self.G.buffers()), list(source.buffers())
 
     @torch.no_grad()
-    def update(self, G: nn.Module, step: int) -> None:
-        """After G's update at ``step`` (1-based)."""
-        ema, current = list(self.G.parameters()), list(G.parameters())
+    def update(self, step: int) -> None:
+        """After the source's update at ``step`` (1-based)."""
+        ema, current = self._params
         if step < self.start:
             torch._foreach_copy_(ema, current)
         else:
             torch._foreach_mul_(ema, self.decay)
             torch._foreach_add_(ema, current, alpha=1 - self.decay)
-        for mine, theirs in zip(self.G.buffers(), G.buffers()):
-            mine.copy_(theirs)
-
-    def state_dict(self) -> Dict[str, Any]:
-        return self.G.state_dict()
+        torch._foreach_copy_(*self._buffers)

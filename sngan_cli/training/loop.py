@@ -316,7 +316,7 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
                 d_terms = gan.d_step(*batches.next())
             chores.losses.add({**d_terms, **gan.g_step()})
             if gan.ema is not None:
-                gan.ema.update(gan.G, step)
+                gan.ema.update(step)
             stopping = _stop_requested(stop, gan.dist)
             for chore in chores.due(step, last=step == steps or stopping):
                 chore(step)

@@ -10,39 +10,35 @@ On a terminal a tqdm bar shows steps/s, ETA and the latest losses; when output i
 """
 from __future__ import annotations
 
-import enum
 import sys
 import time
 from typing import Any, Dict, List
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tensorboard.plugins.hparams import summary_v2 as hp
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
+
+from sngan_cli.config import get, plain
+from sngan_cli.metrics.evaluate import SCALAR_TAGS
 
 # the hyperparameters a sweep compares (with every option of the normalizer, ``norm.*``)
 HPARAMS = ("dataset.name", "arch.name", "arch.width", "arch.g_width", "arch.d_width", "norm.name", "loss.name",
            "setting.name", "setting.lr", "setting.beta1", "setting.beta2", "setting.n_dis", "seed")
 # final and best scores: training/periodic_eval.py and `sngan eval` write these tags
-METRICS = ("metrics/IS", "metrics/FID", "metrics/IS_best", "metrics/FID_best", "metrics/KID", "metrics/precision",
-           "metrics/recall")  # (the last three where eval.metrics or `sngan eval metrics=` asks for them)
+METRICS = ("metrics/IS", "metrics/FID", "metrics/IS_best", "metrics/FID_best",
+           *SCALAR_TAGS.values())  # (the last where eval.metrics or `sngan eval metrics=` asks for them)
 SIGMA_LAYOUT = {"D": {"sigma of every layer (power-iteration estimate)": ["Multiline", [r"sigma/.*"]],
                       "exact sigma of every effective weight (Figure 9)": ["Multiline", [r"sigma_exact/.*"]]}}
 
 
 def hparams_of(cfg: DictConfig) -> Dict[str, Any]:
     """The run's values of ``HPARAMS`` and of its normalizer's options, as TensorBoard takes them."""
-    flat = {}
-    container = OmegaConf.to_container(cfg, resolve=True)
-    norm = {f"norm.{k}": v for k, v in container["norm"].items() if k != "name"}
-    for key in (*HPARAMS, *sorted(norm)):
-        value = norm.get(key, OmegaConf.select(cfg, key))
-        if isinstance(value, enum.Enum):
-            value = value.name
-        if value is not None:
-            flat[key] = value if isinstance(value, (bool, int, float, str)) else str(value)
-    return flat
+    values = plain(cfg)
+    keys = (*HPARAMS, *sorted(f"norm.{k}" for k in values["norm"] if k != "name"))
+    return {key: value if isinstance(value, (bool, int, float, str)) else str(value)
+            for key in keys if (value := get(values, key)) is not None}
 
 
 def hparams_summaries(cfg: DictConfig, all_hparams: List[str]) -> list:

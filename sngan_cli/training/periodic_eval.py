@@ -19,7 +19,7 @@ from sngan_cli import SnganError
 from sngan_cli.atomic import write_json
 from sngan_cli.images import to_uint8
 from sngan_cli.metrics import build_detector, get_protocol, scalars, score
-from sngan_cli.metrics.evaluate import SAMPLE_METRICS, parse_metrics
+from sngan_cli.metrics.evaluate import needs_real_features, with_paper_metrics
 from sngan_cli.metrics.reference import dataset_reference
 from sngan_cli.reporting.runs import METRICS, SUMMARY
 from sngan_cli.models.latent import draw_latent
@@ -32,9 +32,9 @@ class PeriodicEvaluator:
         self.n = cfg.eval.n_generated or self.protocol.n_generated
         self.detector = build_detector(cfg.eval.detector, dataset=cfg.dataset.name,
                                        inception_weights=cfg.eval.inception_weights, device=device)
-        self.metrics = parse_metrics(",".join(str(m) for m in cfg.eval.metrics) or "is")
+        self.metrics = with_paper_metrics([str(m) for m in cfg.eval.metrics])
         self.reference = dataset_reference(self.detector, OmegaConf.to_container(cfg.dataset), self.protocol,
-                                           with_features=any(m in SAMPLE_METRICS for m in self.metrics))
+                                           with_features=needs_real_features(self.metrics))
         self.summary_path = os.path.join(run_dir, SUMMARY)
         self.summary: Dict[str, Any] = {}
         if os.path.exists(self.summary_path):
@@ -61,11 +61,28 @@ class PeriodicEvaluator:
         with open(os.path.join(self.run_dir, METRICS), "a") as f:
             f.write(json.dumps(result) + "\n")
         self.summary["final"] = result
-        if result["inception_score_mean"] > self.summary.get("best_is", {}).get("inception_score_mean", -1.0):
-            self.summary["best_is"] = result
-        if result["fid"] < self.summary.get("best_fid", {}).get("fid", float("inf")):
-            self.summary["best_fid"] = result
+        best = keep_best(self.summary, result)
         write_json(self.summary_path, self.summary)
-        best = {"best_is": self.summary.get("best_is", {}), "best_fid": self.summary.get("best_fid", {})}
-        return {**scalars(result), "metrics/IS_best": best["best_is"].get("inception_score_mean"),
-                "metrics/FID_best": best["best_fid"].get("fid")}
+        return {**scalars(result), **best}
+
+
+def keep_best(summary: Dict[str, Any], result: Dict[str, Any]) -> Dict[str, Optional[float]]:
+    """Fold ``result`` into ``summary``'s best-IS and best-FID results; return ``metrics/IS_best`` and
+    ``metrics/FID_best`` (None before any FID)."""
+    if result["inception_score_mean"] > summary.get("best_is", {}).get("inception_score_mean", -1.0):
+        summary["best_is"] = result
+    if result["fid"] is not None and result["fid"] < summary.get("best_fid", {}).get("fid", float("inf")):
+        summary["best_fid"] = result
+    return {"metrics/IS_best": summary["best_is"]["inception_score_mean"],
+            "metrics/FID_best": summary.get("best_fid", {}).get("fid")}
+
+
+def read_summary(run_dir: str) -> Dict[str, Any]:
+    """A run's summary of its evaluations during training; empty when absent or not one (``sngan eval``
+    only reads it, so an unreadable one is no error there)."""
+    try:
+        with open(os.path.join(run_dir, SUMMARY)) as f:
+            summary = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in summary.items() if isinstance(v, dict)} if isinstance(summary, dict) else {}

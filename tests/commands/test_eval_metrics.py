@@ -106,3 +106,15 @@ def test_unreadable_cached_features_are_one_line_naming_the_file(tiny_checkpoint
             eval_command.main([f"ckpt={tiny_checkpoint}", "n=60", "device=cpu", "overwrite=true", "metrics=pr"])
     finally:
         cached.write_bytes(saved)
+
+
+def test_g_ema_loads_the_moving_average_itself(ema_checkpoint):
+    import torch
+
+    from sngan_cli.trained import load_generator
+
+    saved = torch.load(ema_checkpoint, weights_only=True)
+    for g, key in (("G", "G"), ("ema", "G_ema")):
+        loaded = load_generator(ema_checkpoint, torch.device("cpu"), g).G.state_dict()
+        assert all(torch.equal(loaded[k], saved[key][k]) for k in saved[key])
+    assert not all(torch.equal(saved["G"][k], saved["G_ema"][k]) for k in saved["G"])

@@ -39,7 +39,7 @@ def test_the_average_follows_its_formula_and_copies_bn_statistics():
             G[0].weight.add_(1.0)
             G[1].running_mean.add_(0.5)
         weights.append(G[0].weight.clone())
-        ema.update(G, step)
+        ema.update(step)
     # step 1 (< start): a copy; steps 2, 3: 0.9 * ema + 0.1 * G
     expected = 0.9 * (0.9 * weights[0] + 0.1 * weights[1]) + 0.1 * weights[2]
     assert torch.allclose(ema.G[0].weight, expected, atol=1e-6)
