@@ -63,3 +63,20 @@ def test_nan_weights_are_warned_about(tiny_checkpoint, tmp_path):
     path = _edited_copy(tiny_checkpoint, tmp_path, poison)
     with pytest.warns(UserWarning, match="NaN or infinite weights"):
         load_generator(path, torch.device("cpu"))
+
+
+def test_a_moving_average_that_does_not_fit_says_what_does_not(tiny_checkpoint, tmp_path):
+    shrunk = []
+
+    def shrink_one_ema_weight(ckpt):
+        ckpt["G_ema"] = {k: v.clone() for k, v in ckpt["G"].items()}
+        key = next(k for k, v in ckpt["G_ema"].items() if k.endswith("weight") and v.dim() > 1)
+        ckpt["G_ema"][key] = ckpt["G_ema"][key][:1]
+        shrunk.append(key)
+
+    path = _edited_copy(tiny_checkpoint, tmp_path, shrink_one_ema_weight)
+    with pytest.raises(SnganError) as caught:
+        load_generator(path, torch.device("cpu"), g="ema")
+    message = str(caught.value)
+    assert "G_ema weights do not fit" in message and f"size mismatch for {shrunk[0]}" in message
+    assert "\n" not in message and not message.rstrip().endswith(":")

@@ -108,9 +108,18 @@ def load_weights(module: torch.nn.Module, state: Dict[str, Any], path: str, what
     try:
         module.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
-        first = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
         raise SnganError(f"checkpoint {path}: its {what} weights do not fit the network its config describes "
-                         f"(was the config edited?): {first[:200]}") from None
+                         f"(was the config edited?): {_mismatch(e)}") from None
+
+
+def _mismatch(error: Exception, limit: int = 300) -> str:
+    """What ``load_state_dict`` found wrong, on one line: its heading ("Error(s) in loading state_dict
+    for Generator:") says nothing by itself, the lines after it (missing keys, size mismatches) do."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    if lines[0].startswith("Error(s) in loading state_dict") and len(lines) > 1:
+        lines = lines[1:]
+    text = "; ".join(lines)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def rng_state() -> Dict[str, Any]:
