@@ -63,6 +63,25 @@ def describe_os_error(error: OSError) -> str:
     return error.strerror or str(error) or type(error).__name__
 
 
+def file_in_the_way(path: str) -> Optional[str]:
+    """The nearest existing ancestor of ``path`` that is a file, not a directory (``out=notes.txt/G.pt``),
+    or None: writing ``path`` would fail there with the system's unhelpful 'File exists'."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        up = os.path.dirname(parent)
+        if up == parent:
+            return None
+        parent = up
+    return None if os.path.isdir(parent) else parent
+
+
+def refuse_file_in_the_way(path: str, key: str = "out") -> None:
+    """A SnganError for ``key=path`` when a part of the path is a file (:func:`file_in_the_way`)."""
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise SnganError(f"{key}={path}: {blocker} is a file, not a directory; give a path inside a directory")
+
+
 def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as: Optional[str] = None) -> None:
     """Write ``path`` through a temp file in the same directory, fsync, rename into place.
 
@@ -72,6 +91,9 @@ def atomic_write(path: str, write: Callable[[BinaryIO], None], keep_previous_as:
     SnganError naming ``path``, never the temp file.
     """
     directory = os.path.dirname(os.path.abspath(path))
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise SnganError(f"could not write {path}: {blocker} is a file, not a directory")
     tmp = None
     try:
         os.makedirs(directory, exist_ok=True)

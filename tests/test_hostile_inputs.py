@@ -88,6 +88,9 @@ def world(tmp_path_factory, tiny_checkpoint):
     put("npz_random", "random.npz", _random_bytes(4096, 3))
     put("npz_image", "image.npz", _png_bytes(1))
     put("npz_unicode", f"{UNICODE}/réf érence.npz", _random_bytes(1024, 4))
+    # an earlier bench's results, which a new bench must not replace without overwrite=true
+    put("bench_earlier_json", "earlier bench/bench.json", b'{"results": []}')
+    paths["bench_earlier"] = str(root / "earlier bench")
     # a run whose only checkpoint is truncated, a good run, and read-only places to write into
     run = root / "runs" / "truncated run"
     shutil.copytree(os.path.dirname(os.path.dirname(tiny_checkpoint)), run)
@@ -152,6 +155,13 @@ CASES.update({
     "report-read-only-out": Case(lambda p: ["report", p["run_good"], f"out={p['ro']}/report"], "ro", "ro"),
     "bench-read-only-out": Case(lambda p: ["bench", *BENCH, f"out={p['ro']}/bench"], "ro", "ro"),
     "bench-out-is-a-file": Case(lambda p: ["bench", *BENCH, f"out={p['ckpt_zero']}"], "ckpt_zero"),
+    "bench-out-holds-earlier-results": Case(lambda p: ["bench", *BENCH, f"out={p['bench_earlier']}"], "bench_earlier"),
+    # a part of out= is a file (out=notes.txt/G.pt): named, not the system's "File exists"
+    "bench-out-under-a-file": Case(lambda p: ["bench", *BENCH, f"out={p['ckpt_zero']}/bench"], "ckpt_zero"),
+    "sample-out-under-a-file": Case(lambda p: ["sample", f"ckpt={p['ro_ckpt']}", "n=2", f"out={p['ckpt_zero']}/s"],
+                                    "ckpt_zero"),
+    "export-out-under-a-file": Case(lambda p: ["export", f"ckpt={p['ro_ckpt']}", "format=torchscript",
+                                               f"out={p['ckpt_zero']}/G.pt"], "ckpt_zero"),
     "stats-read-only-cache": Case(lambda p: ["stats", "dataset=digits", "dataset.resolution=16", "device=cpu"],
                                   "ro_cache", "ro_cache"),
 })
@@ -236,3 +246,12 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+@pytest.mark.parametrize("name", ["bench-out-under-a-file", "sample-out-under-a-file", "export-out-under-a-file"])
+def test_a_file_in_the_out_path_is_named_as_such(name, world, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        cli.main(CASES[name].args(world))
+    err = capsys.readouterr().err
+    assert f"{world['ckpt_zero']} is a file, not a directory" in err and "File exists" not in err, err

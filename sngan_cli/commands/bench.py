@@ -20,8 +20,8 @@ from typing import Any, Dict, List
 import torch
 
 from sngan_cli import SnganError
-from sngan_cli.atomic import atomic_write
-from sngan_cli.commands.options import Option, choice, help_requested, integer, parse_options, text, usage
+from sngan_cli.atomic import atomic_write, refuse_file_in_the_way
+from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
 from sngan_cli.device import COMMAND_DEVICES
 from sngan_cli.losses import LOSSES
 from sngan_cli.models import ARCHITECTURES
@@ -54,7 +54,9 @@ OPTIONS = {
     "seed": Option(integer(0), 0, "seed of weights and inputs"),
     "device": Option(choice(*COMMAND_DEVICES), "auto", "where to run"),
     "out": Option(text, "bench", "output directory"),
+    "overwrite": Option(boolean, False, "replace the bench.* files of an earlier run in out"),
 }
+OUTPUTS = ("bench.json", "bench.csv", "bench.png")
 
 
 def compose_config(overrides: List[str]):
@@ -121,6 +123,17 @@ def _write_outputs(out: str, record: Dict[str, Any]) -> None:
                [(f"{record['arch']} {record['resolution']} px, batch {record['batch_size']}, {record['device']}", bars)])
 
 
+def check_out(out: str, overwrite: bool) -> None:
+    """Refuse an ``out`` that is a file, or that holds an earlier run's results unless ``overwrite``."""
+    refuse_file_in_the_way(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise SnganError(f"out={out} is a file; give a directory")
+    earlier = [name for name in OUTPUTS if os.path.lexists(os.path.join(out, name))]
+    if earlier and not overwrite:
+        raise SnganError(f"out={out} holds an earlier run's {', '.join(earlier)}; "
+                         f"choose another out or add overwrite=true to replace them")
+
+
 def main(argv: List[str]) -> None:
     if help_requested(argv):
         print(usage("bench", SUMMARY, OPTIONS))
@@ -130,8 +143,7 @@ def main(argv: List[str]) -> None:
 
     device = resolve_device(o["device"])
     names = norm_list(o["norms"])
-    if os.path.exists(o["out"]) and not os.path.isdir(o["out"]):  # refused before the timing, not after
-        raise SnganError(f"out={o['out']} is a file; give a directory")
+    check_out(o["out"], o["overwrite"])  # refused before the timing, not after
     results = []
     cfg = None
     for norm in names:
@@ -150,4 +162,4 @@ def main(argv: List[str]) -> None:
               "batch_size": o["batch_size"], "g_batch_size": cfg.train.g_batch_size or cfg.arch.g_batch_size,
               "warmup": o["warmup"], "torch": torch.__version__, "results": results}
     _write_outputs(o["out"], record)
-    print(f"wrote {', '.join(os.path.join(o['out'], f) for f in ('bench.json', 'bench.csv', 'bench.png'))}")
+    print(f"wrote {', '.join(os.path.join(o['out'], f) for f in OUTPUTS)}")

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from sngan_cli import SnganError, __version__
-from sngan_cli.atomic import atomic_write
+from sngan_cli.atomic import atomic_write, refuse_file_in_the_way
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, parse_options, text, usage
 from sngan_cli.models.latent import CYCLE, draw_latent
 from sngan_cli.trained import GENERATORS, TrainedGenerator, checkpoint_path, load_generator
@@ -129,6 +129,7 @@ def write_onnx(module: nn.Module, tg: TrainedGenerator, device: torch.device, pa
 
 
 def check_out(out: str, overwrite: bool) -> None:
+    refuse_file_in_the_way(out)
     if os.path.isdir(out):
         raise SnganError(f"out={out} is a directory; give a file name")
     if os.path.exists(out) and not overwrite:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from sngan_cli import SnganError
-from sngan_cli.atomic import atomic_write
+from sngan_cli.atomic import atomic_write, refuse_file_in_the_way
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
 from sngan_cli.trained import GENERATORS, Batch, TrainedGenerator, checkpoint_path, generate, load_generator, render
 from sngan_cli.device import COMMAND_DEVICES, resolve_device
@@ -83,6 +83,7 @@ def check_label(tg: TrainedGenerator, label: Optional[int]) -> None:
 def prepare_out(out: str, overwrite: bool) -> None:
     """Refuse a non-empty ``out`` unless ``overwrite``; then clear what an earlier sample run wrote,
     so a smaller n leaves no stale images behind for a folder-scoring ``sngan eval``."""
+    refuse_file_in_the_way(out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise SnganError(f"out={out} is a file; give a directory")
     existing = os.listdir(out) if os.path.isdir(out) else []

@@ -45,3 +45,17 @@ def test_bad_options_fail_before_work(tmp_path, capsys, args, message):
         cli_main(["bench", *TINY_BENCH, f"out={tmp_path}", *args])
     assert message in capsys.readouterr().err
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_an_earlier_runs_results_are_kept_unless_overwrite(tmp_path, capsys, one_thread):
+    earlier = {name: f"earlier {name}".encode() for name in ("bench.json", "bench.csv", "bench.png")}
+    for name, content in earlier.items():
+        (tmp_path / name).write_bytes(content)
+    with pytest.raises(SystemExit):
+        cli_main(["bench", "norms=spectral", "steps=2", *TINY_BENCH, f"out={tmp_path}"])
+    out, err = capsys.readouterr()
+    assert f"out={tmp_path} holds an earlier run's bench.json, bench.csv, bench.png" in err and "overwrite=true" in err
+    assert "s / 100 G updates" not in out  # refused before any timing
+    assert {name: (tmp_path / name).read_bytes() for name in earlier} == earlier
+    cli_main(["bench", "norms=spectral", "steps=2", *TINY_BENCH, f"out={tmp_path}", "overwrite=true"])
+    assert json.loads((tmp_path / "bench.json").read_text())["results"][0]["norm"] == "spectral"
