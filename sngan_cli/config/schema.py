@@ -142,6 +142,15 @@ class TrainRunConfig:
     name: str = ""
 
 
+def group_options(key: str) -> Optional[list]:
+    """The dataclasses whose fields the config's top-level ``key`` may hold (every dataset's, every
+    normalizer's options: those registered below), or None for a plain value (``seed``)."""
+    groups = {"dataset": list(dataset_configs().values()), "arch": [ArchConfig],
+              "norm": [normalizer.config for normalizer in normalizers().values()], "loss": [LossConfig],
+              "setting": [SettingConfig], "train": [TrainConfig], "eval": [EvalConfig]}
+    return groups.get(key)
+
+
 def register_configs() -> None:
     """The schema of conf/train.yaml; the options of the norm, loss and dataset groups, one per entry
     of their registries; and the schemas the YAML options of the arch and setting groups extend."""

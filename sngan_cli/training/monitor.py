@@ -1,7 +1,7 @@
 """What a run reports: TensorBoard scalars and image grids, and progress on the console.
 
-In TensorBoard each run is also an HParams session: its hyperparameters (``HPARAMS`` and the
-normalizer's options) with the metrics ``METRICS`` (filled in by ``train.eval_every`` and
+In TensorBoard each run is also an HParams session: its hyperparameters (every key that changes
+its numbers, and its name: :func:`is_hparam`) with the metrics ``METRICS`` (filled in by ``train.eval_every`` and
 ``sngan eval``), so a sweep's logdir shows as one sortable table and parallel-coordinates view; and
 the sigma of every layer of D is one chart of the custom-scalars dashboard (``SIGMA_LAYOUT``).
 
@@ -20,25 +20,38 @@ from tensorboard.plugins.hparams import summary_v2 as hp
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from sngan_cli.config import get, plain
+from sngan_cli.config import changes_numbers, flatten, plain
 from sngan_cli.metrics.evaluate import SCALAR_TAGS
 
-# the hyperparameters a sweep compares (with every option of the normalizer, ``norm.*``)
-HPARAMS = ("dataset.name", "arch.name", "arch.width", "arch.g_width", "arch.d_width", "norm.name", "loss.name",
-           "setting.name", "setting.lr", "setting.beta1", "setting.beta2", "setting.n_dis", "seed")
-# final and best scores: training/periodic_eval.py and `sngan eval` write these tags
-METRICS = ("metrics/IS", "metrics/FID", "metrics/IS_best", "metrics/FID_best",
-           *SCALAR_TAGS.values())  # (the last where eval.metrics or `sngan eval metrics=` asks for them)
+# the order of the HParams table's first columns (the rest follow sorted)
+HPARAMS_FIRST = ("dataset.name", "arch.name", "arch.width", "arch.g_width", "arch.d_width", "arch.d_last_channels",
+                 "norm.name", "loss.name", "setting.name", "setting.lr", "setting.beta1", "setting.beta2",
+                 "setting.n_dis", "train.steps", "train.ema", "seed", "name")
+# final scores (training/periodic_eval.py, `sngan eval`); eval.metrics or `sngan eval metrics=` add the others
+_SCORES = ("metrics/IS", "metrics/FID", *SCALAR_TAGS.values())
+# ... and the best of the evaluations during training, and `sngan eval g=ema`'s (each tag + "_ema")
+METRICS = ("metrics/IS", "metrics/FID", "metrics/IS_best", "metrics/FID_best", *SCALAR_TAGS.values(),
+           *(f"{tag}_ema" for tag in _SCORES))
 SIGMA_LAYOUT = {"D": {"sigma of every layer (power-iteration estimate)": ["Multiline", [r"sigma/.*"]],
                       "exact sigma of every effective weight (Figure 9)": ["Multiline", [r"sigma_exact/.*"]]}}
 
 
+def is_hparam(key: str) -> bool:
+    """Whether a dotted config key is one of a session's hyperparameters."""
+    return changes_numbers(key) or key == "name"
+
+
 def hparams_of(cfg: DictConfig) -> Dict[str, Any]:
-    """The run's values of ``HPARAMS`` and of its normalizer's options, as TensorBoard takes them."""
-    values = plain(cfg)
-    keys = (*HPARAMS, *sorted(f"norm.{k}" for k in values["norm"] if k != "name"))
-    return {key: value if isinstance(value, (bool, int, float, str)) else str(value)
-            for key in keys if (value := get(values, key)) is not None}
+    """The run's value of every hyperparameter (:func:`is_hparam`), as TensorBoard takes them: a list
+    (``eval.metrics``) as its text; a null (``arch.d_last_channels``: the paper's) left out."""
+    values = {key: value for key, value in flatten(plain(cfg)).items() if is_hparam(key) and value is not None}
+    return {key: values[key] if isinstance(values[key], (bool, int, float, str)) else str(values[key])
+            for key in _ordered(values)}
+
+
+def _ordered(keys) -> List[str]:
+    keys = set(keys)
+    return [key for key in HPARAMS_FIRST if key in keys] + sorted(keys - set(HPARAMS_FIRST))
 
 
 def hparams_summaries(cfg: DictConfig, all_hparams: List[str]) -> list:
@@ -94,8 +107,17 @@ class Monitor:
 
 
 def all_hparam_names() -> List[str]:
-    """``HPARAMS`` and every option of every normalizer: one list for every run of this version."""
-    from sngan_cli.norms import normalizers
+    """Every hyperparameter any run of this version can have (every option of every dataset, normalizer
+    and loss included): the experiment's list, one for every run, so a sweep's sessions share it."""
+    from dataclasses import fields
 
-    options = {f"norm.{name}" for cls in normalizers().values() for name in cls.config.__dataclass_fields__}
-    return [*HPARAMS, *sorted(options - {"norm.name"})]
+    from sngan_cli.config.schema import TrainRunConfig, group_options
+
+    keys = set()
+    for top in fields(TrainRunConfig):
+        options = group_options(top.name)
+        if options is None:
+            keys.add(top.name)
+        for node in options or ():
+            keys.update(f"{top.name}.{f.name}" for f in fields(node))
+    return _ordered(key for key in keys if is_hparam(key))

@@ -9,7 +9,8 @@ from tensorboard.plugins.custom_scalar.layout_pb2 import Layout
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from sngan_cli.training.loop import train
-from sngan_cli.training.monitor import METRICS
+from sngan_cli.config import changes_numbers, flatten, plain
+from sngan_cli.training.monitor import METRICS, all_hparam_names, hparams_of
 
 
 def _events(run_dir):
@@ -31,6 +32,8 @@ def test_a_run_is_an_hparams_session_with_its_scores(tiny_cfg, tmp_path):
     experiment = hparams_metadata.parse_experiment_plugin_data(content[hparams_metadata.EXPERIMENT_TAG])
     assert [m.name.tag for m in experiment.metric_infos] == list(METRICS)
     assert {"norm.name", "norm.clip", "norm.n_power_iterations", "seed"} <= {h.name for h in experiment.hparam_infos}
+    assert {"train.steps", "train.ema", "name"} <= set(values) and values["train.steps"] == 4
+    assert {"metrics/FID_ema", "metrics/IS_ema"} <= set(METRICS)  # what `sngan eval g=ema` writes
     # the metrics of the session, final and best, at each evaluation
     scalars = set(acc.Tags()["scalars"])
     assert set(METRICS[:4]) <= scalars  # the paper's metrics; KID, precision, recall where asked for
@@ -47,3 +50,18 @@ def test_the_sigmas_of_d_are_one_chart(tiny_cfg, tmp_path):
     sigma_charts = [tags for tags in charts.values() if tags == [r"sigma/.*"]]
     assert len(sigma_charts) == 1
     assert sum(t.startswith("sigma/") for t in acc.Tags()["scalars"]) == 8  # every layer's sigma, in that chart
+
+
+def test_hparams_are_every_key_that_changes_the_numbers(tiny_cfg):
+    """A sweep's runs differ in some key that changes the numbers; the sessions must show it, and the
+    experiment, one list for every run, must name every session's keys."""
+    experiment = set(all_hparam_names())
+    for overrides in [(), ("fidelity=text",), ("norm=gp",), ("arch.d_last_channels=16",), ("train.ema=true",)]:
+        cfg = tiny_cfg(*overrides)
+        session = hparams_of(cfg)
+        assert set(session) <= experiment, overrides
+        changing = {k for k, v in flatten(plain(cfg)).items() if changes_numbers(k) and v is not None}
+        assert changing <= set(session), overrides
+    assert hparams_of(tiny_cfg("arch.d_last_channels=16"))["arch.d_last_channels"] == 16
+    code, text = hparams_of(tiny_cfg("fidelity=code")), hparams_of(tiny_cfg("fidelity=text"))
+    assert len({k for k in code.keys() | text.keys() if code.get(k) != text.get(k)}) > 1
