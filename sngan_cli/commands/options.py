@@ -62,8 +62,10 @@ def help_requested(argv: List[str]) -> bool:
     return any(arg in HELP_FLAGS for arg in argv)
 
 
-def usage(command: str, summary: str, options: Mapping[str, Option]) -> str:
-    lines = [f"usage: sngan {command} key=value ...", "", summary, "", "options:"]
+def usage(command: str, summary: str, options: Mapping[str, Option], synopsis: str = "key=value ...") -> str:
+    """``sngan COMMAND --help``: the usage line (``synopsis``: what the command takes), the summary and
+    every option with its default."""
+    lines = [f"usage: sngan {command} {synopsis}", "", summary, "", "options:"]
     for key, option in options.items():
         default = " (required)" if option.required else ("" if option.default is None else f" (default {_show(option.default)})")
         lines.append(f"  {key + '=':<14} {option.help}{default}")

@@ -11,8 +11,7 @@ from sngan_cli.commands.options import Option, help_requested, parse_options, te
 
 SUMMARY = ("Walk the runs under DIR and write Table 2 (table2.md/.csv/.tex), Figures 1-2 (figure1.png: IS,\n"
            "figure2.png: FID, one panel per dataset) and what else the runs support (table7.*, figure4/9/10/11.png)\n"
-           "into DIR/report/, with sources.json mapping every cell to its run directories.\n"
-           "usage: sngan report DIR [out=OUT]")
+           "into DIR/report/, with sources.json mapping every cell to its run directories.")
 OPTIONS = {
     "out": Option(text, help="output directory (default DIR/report)"),
 }
@@ -28,7 +27,7 @@ def split_dir(argv: List[str]) -> Tuple[str, List[str]]:
 
 def main(argv: List[str]) -> None:
     if help_requested(argv):
-        print(usage("report", SUMMARY, OPTIONS))
+        print(usage("report", SUMMARY, OPTIONS, synopsis="DIR [out=OUT]"))
         return
     root, rest = split_dir(argv)
     out = parse_options(rest, OPTIONS)["out"] or os.path.join(root, "report")

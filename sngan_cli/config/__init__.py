@@ -10,7 +10,8 @@ module holds what a type cannot say:
 - :func:`validate`: the ranges each field declares (:func:`positive`, ...) and the checks across
   keys, run once per run, before any work starts;
 - :func:`changes_numbers`: the keys that change a run's numbers, for the resume check
-  (:func:`resumable`) and the report's grouping of seeds;
+  (:func:`resumable`); :func:`changes_g_numbers`: those that change G's, for the report's grouping
+  of seeds;
 - :func:`name_suffix`, :func:`check_names`, :func:`register_resolvers`: the rules of a run's name,
   which becomes part of its directory;
 - :func:`flatten`, :func:`get`, :func:`config_differences`, :func:`plain`: dotted keys and plain values.
@@ -84,9 +85,20 @@ SAME_NUMBERS = (
 
 def changes_numbers(key: str) -> bool:
     """Whether a dotted config key changes a run's numbers (SAME_NUMBERS lists the keys that do not).
-    The resume check refuses such a change (:func:`resumable`); the report counts runs that differ in
-    one as different configurations, never as seeds of one cell."""
+    The resume check refuses such a change (:func:`resumable`)."""
     return key not in SAME_NUMBERS
+
+
+# Keys that change only the numbers of G's moving average (training/ema.py): G's weights, losses and
+# scores are the same with or without it, so runs that differ in them are seeds of one cell of the
+# report's tables (which score G); a resume still refuses a change (G_ema's numbers would change).
+EMA_ONLY = ("train.ema", "train.ema_decay", "train.ema_start")
+
+
+def changes_g_numbers(key: str) -> bool:
+    """Whether ``key`` changes G's numbers: one that changes the run's (:func:`changes_numbers`) but
+    not in EMA_ONLY. The report counts runs that differ in one as different configurations."""
+    return changes_numbers(key) and key not in EMA_ONLY
 
 
 def resumable(key: str) -> bool:

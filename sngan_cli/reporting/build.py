@@ -17,7 +17,8 @@ from sngan_cli.reporting import figure9, figure10, figures_1_2, figures_sweeps, 
 from sngan_cli.reporting.methods import deviations, table7_row
 from sngan_cli.reporting.paper import PAPER_DATASETS
 from sngan_cli.reporting.render import Section, csv_text, latex, markdown, write_text
-from sngan_cli.reporting.runs import Run, find_runs
+from sngan_cli.reporting.cells import FID, IS, number
+from sngan_cli.reporting.runs import EVAL, EVAL_EMA, Run, eval_command, find_runs
 from sngan_cli.reporting.tables import Sources, Table
 
 
@@ -42,15 +43,24 @@ def run_problems(run: Run) -> List[str]:
     """Why ``run`` adds no final number, or adds one that needs a caveat; empty when it is complete."""
     status = run.status or {}
     step = status.get("step", "?")
+    at = status.get("step") if isinstance(status.get("step"), int) else None
     out = []
     if run.config is None:
         out.append("no readable config: the run cannot be placed in any table")
     if run.state == "failed":
         out.append(f"failed at step {step}: {status.get('error', 'no error recorded')}")
-    elif run.eval is None:
-        out.append(f"{run.state} at step {step}, no eval.json (sngan eval run={run.path})")
-    elif isinstance(status.get("step"), int) and run.eval.get("step") not in (None, status["step"]):
-        out.append(f"eval.json is from step {run.eval.get('step')} but the run is at step {status['step']}")
+    elif run.eval is None and EVAL not in run.unreadable:
+        out.append(f"{run.state} at step {step}, no {EVAL} ({eval_command(run.path)})")
+    for name, result in ((EVAL, run.eval), (EVAL_EMA, run.eval_ema)):
+        if result is None:
+            continue
+        if at is not None and result.get("step") not in (None, at):
+            out.append(f"{name} is from step {result.get('step')} but the run is at step {at} "
+                       f"({eval_command(run.path, ema=name == EVAL_EMA, overwrite=True)})")
+        if name == EVAL:
+            bad = [f"{key}={result.get(key)!r}" for key in (IS, FID) if number(result.get(key)) is None]
+            if bad:
+                out.append(f"{name} holds {' and '.join(bad)}: the run is left out of those columns")
     return out + run.problems
 
 
@@ -79,32 +89,47 @@ def write_report(root: str, out_dir: str) -> Report:
     by_dataset = dataset_order([r for r in runs if r.config is not None])
     sources: Sources = {}
     duplicates: List[Run] = []
-    tables2, tables7, panels, absent, seeds, ema = [], [], [], [], [], []
+    excluded: List[Tuple[Run, str]] = []  # runs of another configuration than their cell's
+    tables2, tables7, panels, absent, seeds, ema, ema_left_out = [], [], [], [], [], [], []
     for dataset, dataset_runs in by_dataset.items():
         assigned = table2.assignments(dataset_runs)
-        table, dups = table2.build_table2(dataset, assigned, sources)
+        table, dups, other = table2.build_table2(dataset, assigned, sources)
         tables2.append(table)
         duplicates += dups
+        excluded += [(run, f"{dataset}: {why}") for run, why in other]
         panels.append(figures_1_2.panel(dataset, assigned))
         absent += [f"{dataset}: {line}" for line in table2.absent(assigned)]
         seeds += table2.seed_lines(dataset, assigned)
-        ema += table2.ema_lines(dataset, assigned)
+        lines, left_out = table2.ema_lines(dataset, assigned)
+        ema += lines
+        ema_left_out += left_out
         assigned7 = table7.assignments(dataset_runs)
         if table7.supported(assigned7):
-            table, dups = table7.build_table7(dataset, assigned7, sources)
+            table, dups, other = table7.build_table7(dataset, assigned7, sources)
             tables7.append(table)
             duplicates += dups
+            excluded += [(run, f"{dataset}: {why}") for run, why in other]
 
     report.missing = [f"{r.rel}: {p}" for r in runs for p in run_problems(r)]
     sections: List[Section] = []
     if seeds:
         sections.append(("Every method and setting with several seeds (final scores: mean ± std, 95% CI)", seeds))
     if ema:
-        sections.append(("G's moving average (sngan eval g=ema): final scores G → G_ema, mean over seeds, "
-                         "paired t-test over seeds", ema))
+        sections.append(("G's moving average (sngan eval g=ema): final scores G → G_ema, mean over the seeds "
+                         "whose two evaluations share step and protocol, paired t-test over them", ema))
+    if ema_left_out:
+        sections.append(("Runs left out of G against G_ema", ema_left_out))
     sections.append(("Runs missing from the numbers", report.missing or ["none"]))
     if absent:
         sections.append(("Expected runs not found (from the grid of settings and seeds run)", absent))
+    for sweep in figures_sweeps.SWEEPS:
+        for dataset, dataset_runs in by_dataset.items():
+            figures_sweeps.series(sweep, dataset_runs, sweep_excluded := [])
+            excluded += [(run, f"{dataset}: {why}") for run, why in sweep_excluded]
+    excluded_lines = sorted(f"{run.rel}: {why}" for run, why in excluded)
+    if excluded_lines:
+        sections.append(("Runs left out of a cell (another configuration than the cell's runs: only the seed and "
+                         "keys that do not change G's numbers may differ)", excluded_lines))
     if duplicates:
         sections.append(("Duplicate seeds left out (another run of the same cell and seed was used)",
                          sorted({r.rel for r in duplicates})))
@@ -126,7 +151,8 @@ def write_report(root: str, out_dir: str) -> Report:
         report.written += [path] if path else []
 
     record = {"root": os.path.abspath(root), "cells": sources, "missing": report.missing,
-              "duplicates": sorted({r.rel for r in duplicates}), "absent": absent, "not_shown": not_shown}
+              "duplicates": sorted({r.rel for r in duplicates}), "absent": absent, "not_shown": not_shown,
+              "excluded": excluded_lines, "ema_left_out": ema_left_out}
     path = os.path.join(out_dir, "sources.json")
     write_text(path, json.dumps(record, indent=1, sort_keys=True))
     report.written.append(path)

@@ -6,18 +6,22 @@ An Inception Score carries its own ± as Table 2 does: the standard deviation ov
 one run's images (averaged over the seeds of a cell); the spread over seeds is shown beside it. With
 several seeds a cell also gives the 95% confidence interval of its mean (reporting/significance.py).
 
-A cell counts each seed once: when two runs of a cell share a seed (the same configuration reached
-by two presets, e.g. Figure 11's n_dis=5 and setting D itself), the one with an evaluation at the
-latest step is used and the other is listed as a duplicate.
+A cell holds runs of one configuration: they may differ in ``seed`` and in keys that do not change
+G's numbers (config.changes_g_numbers), nothing else. Runs of a method and setting that differ in
+another key (``train.batch_size=16`` beside the default) are left out of the cell, listed with the
+keys they differ in; the cell keeps the configuration most of them share (of equals, the first in
+path order). A cell counts each seed once: when two runs of a cell share a seed (the same
+configuration reached by two presets, e.g. Figure 11's n_dis=5 and setting D itself), the one with
+an evaluation at the latest step is used and the other is listed as a duplicate.
 """
 from __future__ import annotations
 
 import math
 import statistics
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Hashable, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Hashable, Iterable, List, NamedTuple, Optional, Tuple
 
-from sngan_cli.config import changes_numbers, flatten
+from sngan_cli.config import changes_g_numbers, flatten
 from sngan_cli.reporting.runs import Run
 from sngan_cli.reporting.significance import interval95
 
@@ -153,14 +157,51 @@ def distinct_seeds(runs: Iterable[Run]) -> Tuple[List[Run], List[Run]]:
     return sorted(kept, key=lambda r: r.rel), duplicates
 
 
-def by_setting(runs: Iterable[Run]) -> Tuple[Dict[str, List[Run]], List[Run]]:
-    """The runs of each setting (in setting order), one per seed, and the duplicate seeds left out."""
-    kept: Dict[str, List[Run]] = {}
-    duplicates: List[Run] = []
+class Grouped(NamedTuple):
+    kept: Dict[str, List[Run]]  # setting -> the runs of its cell, one per seed
+    duplicates: List[Run]  # seeds counted once (another run of the same cell and seed was used)
+    excluded: List[Tuple[Run, str]]  # runs of another configuration than their cell's, with why
+
+
+def by_setting(runs: Iterable[Run]) -> Grouped:
+    """The runs of each setting (in setting order): one configuration, one run per seed."""
+    grouped = Grouped({}, [], [])
     for setting, group in sorted(group_by(runs, lambda r: str(r.get("setting.name"))).items()):
-        kept[setting], dups = distinct_seeds(group)
-        duplicates += dups
-    return kept, duplicates
+        same, other = one_configuration(group)
+        grouped.kept[setting], dups = distinct_seeds(same)
+        grouped.duplicates.extend(dups)
+        grouped.excluded.extend(other)
+    return grouped
+
+
+def _configuration_keys(flat: Dict, ignore: Tuple[str, ...]) -> List[str]:
+    return [k for k in flat if k != "seed" and k not in ignore and changes_g_numbers(k)]
+
+
+def one_configuration(runs: Iterable[Run], ignore: Tuple[str, ...] = ()) -> Tuple[List[Run], List[Tuple[Run, str]]]:
+    """(the runs of the configuration most of ``runs`` share, the others with the keys they differ
+    in); ``ignore``: keys a figure varies along its axis."""
+    runs = list(runs)
+    flats = {r.rel: flatten(r.config or {}) for r in runs}
+
+    def configuration(run: Run) -> Tuple:
+        flat = flats[run.rel]
+        return tuple(sorted((k, repr(flat[k])) for k in _configuration_keys(flat, ignore)))
+
+    groups = group_by(runs, configuration)
+    if len(groups) <= 1:
+        return runs, []
+    main = max(groups.values(), key=len)  # max keeps the first of equals: path order decides ties
+    reference = flats[main[0].rel]
+    excluded = []
+    in_main = {id(r) for r in main}
+    for run in (r for r in runs if id(r) not in in_main):
+        flat = flats[run.rel]
+        keys = sorted(k for k in set(_configuration_keys(flat, ignore)) | set(_configuration_keys(reference, ignore))
+                      if repr(flat.get(k)) != repr(reference.get(k)))
+        differences = ", ".join(f"{k}={flat.get(k)!r} (the cell's: {reference.get(k)!r})" for k in keys)
+        excluded.append((run, f"another configuration than the {len(main)} run(s) of its cell: {differences}"))
+    return main, excluded
 
 
 def group_by(runs: Iterable[Run], key: Callable[[Run], Hashable]) -> Dict[Hashable, List[Run]]:
@@ -175,11 +216,3 @@ def best_setting(by_setting: Dict[str, List[Run]]) -> Optional[str]:
     means = {s: cell(runs, IS).mean for s, runs in by_setting.items()}
     scored = sorted((s for s, m in means.items() if m is not None), key=lambda s: (-means[s], s))
     return scored[0] if scored else None
-
-
-def differing_keys(runs: List[Run]) -> List[str]:
-    """Config keys whose values differ between ``runs``, the seeds of one cell: those that change the
-    numbers (config.changes_numbers), but the seed."""
-    flat = [flatten(r.config or {}) for r in runs]
-    keys = sorted(set().union(*flat)) if flat else []
-    return [k for k in keys if k != "seed" and changes_numbers(k) and len({repr(f.get(k)) for f in flat}) > 1]

@@ -5,9 +5,9 @@ value, mean over seeds with a band of +/- one sample std, one panel per dataset.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
-from sngan_cli.reporting.cells import IS, cell, distinct_seeds, group_by
+from sngan_cli.reporting.cells import IS, cell, distinct_seeds, group_by, one_configuration
 from sngan_cli.reporting.methods import D_LAST, N_DIS, deviations, method_row
 from sngan_cli.reporting.paper import dataset_label
 from sngan_cli.reporting.plotting import color, new_figure, save_png
@@ -46,9 +46,14 @@ SWEEPS = (
 Series = Dict[str, Dict[float, List[Run]]]  # method label -> x -> one run per seed
 
 
-def series(sweep: Sweep, runs: List[Run]) -> Series:
+def series(sweep: Sweep, runs: List[Run], excluded: Optional[List[Tuple[Run, str]]] = None) -> Series:
+    """Each method's runs along the axis: one configuration but for the axis' key (the others go to
+    ``excluded``, with why), one run per seed at each value."""
     out: Series = {}
     for label, group in group_by([r for r in runs if sweep.select(r)], sweep.label).items():
+        group, other = one_configuration(group, ignore=(sweep.x_key,))
+        if excluded is not None:
+            excluded.extend((run, f"{sweep.figure}, {label}: {why}") for run, why in other)
         out[label] = {x: distinct_seeds(g)[0] for x, g in sorted(group_by(group, lambda r: r.get(sweep.x_key)).items())}
     return out
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional
 
 from omegaconf import OmegaConf
 
 from sngan_cli.config import get
-from sngan_cli.training.guard import read_status
 
 HYDRA_CONFIG = os.path.join(".hydra", "config.yaml")
 CHECKPOINT = os.path.join("checkpoints", "last.pt")
@@ -36,6 +36,7 @@ class Run:
     metrics: List[Dict[str, Any]] = field(default_factory=list)
     problems: List[str] = field(default_factory=list)  # unreadable files, said in the report
     eval_ema: Optional[Dict[str, Any]] = None
+    unreadable: List[str] = field(default_factory=list)  # the files among them (EVAL, EVAL_EMA, ...)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A dotted config key (``arch.d_width``), or ``default`` when absent."""
@@ -72,7 +73,10 @@ def _load_config(path: str, problems: List[str]) -> Optional[Dict[str, Any]]:
     hydra_file = os.path.join(path, HYDRA_CONFIG)
     if os.path.exists(hydra_file):
         try:
-            return OmegaConf.to_container(OmegaConf.load(hydra_file), resolve=True)
+            config = OmegaConf.to_container(OmegaConf.load(hydra_file), resolve=True)
+            if isinstance(config, dict):
+                return config
+            problems.append(f"{HYDRA_CONFIG} holds {_kind(config)}, not a config")
         except Exception as e:  # a broken file must not hide the other runs
             problems.append(f"{HYDRA_CONFIG}: {type(e).__name__}: {e}")
     ckpt_file = os.path.join(path, CHECKPOINT)
@@ -80,7 +84,8 @@ def _load_config(path: str, problems: List[str]) -> Optional[Dict[str, Any]]:
         try:
             import torch
 
-            config = torch.load(ckpt_file, map_location="cpu", weights_only=True).get("config")
+            checkpoint = torch.load(ckpt_file, map_location="cpu", weights_only=True)
+            config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
             if isinstance(config, dict):
                 return config
             problems.append(f"{CHECKPOINT} holds no config")
@@ -89,38 +94,85 @@ def _load_config(path: str, problems: List[str]) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _load_json(path: str, problems: List[str]) -> Optional[Dict[str, Any]]:
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _problem_of_entry(entry: Any) -> Optional[str]:
+    """Why a result (a line of metrics.jsonl, eval.json) cannot be read as one, or None: it must be a
+    JSON object whose ``record``, if any, is an object too."""
+    if not isinstance(entry, dict):
+        return f"holds {_kind(entry)}, not a JSON object"
+    if "record" in entry and not isinstance(entry["record"], dict):
+        return f"has a record that is {_kind(entry['record'])}, not a JSON object"
+    return None
+
+
+def _load_json(path: str, problems: List[str], unreadable: List[str], redo: str = "") -> Optional[Dict[str, Any]]:
+    """The JSON object in ``path``; None when absent, or when unreadable (said in ``problems``, with
+    ``redo``: the command that writes it again)."""
     if not os.path.exists(path):
         return None
+    name = os.path.basename(path)
     try:
         with open(path) as f:
-            return json.load(f)
+            value = json.load(f)
+        problem = _problem_of_entry(value) if name != STATUS else (
+            None if isinstance(value, dict) else f"holds {_kind(value)}, not a JSON object")
     except (OSError, ValueError) as e:
-        problems.append(f"{os.path.basename(path)}: {e}")
-        return None
+        problem = f"is unreadable ({e})"
+    if problem is None:
+        return value
+    problems.append(f"{name} {problem}" + (f": {redo}" if redo else ""))
+    unreadable.append(name)
+    return None
 
 
 def _load_jsonl(path: str, problems: List[str]) -> List[Dict[str, Any]]:
     if not os.path.exists(path):
         return []
     entries = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    entries.append(json.loads(line))
-                except ValueError:  # a line cut short by a crash: keep the others
-                    problems.append(f"{METRICS} line {number} is not JSON")
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except (OSError, ValueError) as e:
+        problems.append(f"{METRICS} is unreadable ({e})")
+        return []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line cut short by a crash: keep the others
+                problems.append(f"{METRICS} line {number} is not JSON")
+                continue
+            problem = _problem_of_entry(entry)
+            if problem is None:
+                entries.append(entry)
+            else:
+                problems.append(f"{METRICS} line {number} {problem}")
     return entries
+
+
+def eval_command(run_dir: str, ema: bool = False, overwrite: bool = False) -> str:
+    """The command that writes the run's eval.json (``ema``: eval_ema.json), as a shell takes it."""
+    return " ".join(["sngan eval", shlex.quote(f"run={run_dir}"), *(["g=ema"] if ema else []),
+                     *(["overwrite=true"] if overwrite else [])])
 
 
 def load_run(path: str, root: str) -> Run:
     problems: List[str] = []
-    return Run(path=os.path.abspath(path), rel=os.path.relpath(path, root) if path != root else ".",
-               config=_load_config(path, problems), status=read_status(path),
-               eval=_load_json(os.path.join(path, EVAL), problems),
+    unreadable: List[str] = []
+    where = os.path.abspath(path)
+    return Run(path=where, rel=os.path.relpath(path, root) if path != root else ".",
+               config=_load_config(path, problems),
+               status=_load_json(os.path.join(path, STATUS), problems, unreadable),
+               eval=_load_json(os.path.join(path, EVAL), problems, unreadable,
+                               redo=eval_command(where, overwrite=True)),
                metrics=_load_jsonl(os.path.join(path, METRICS), problems), problems=problems,
-               eval_ema=_load_json(os.path.join(path, EVAL_EMA), problems))
+               eval_ema=_load_json(os.path.join(path, EVAL_EMA), problems, unreadable,
+                                   redo=eval_command(where, ema=True, overwrite=True)),
+               unreadable=unreadable)
 
 
 def find_runs(root: str, skip: Optional[str] = None) -> List[Run]:

@@ -4,13 +4,13 @@ paper has no row for (e.g. ``norm=none``) get rows of their own after the paper'
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from sngan_cli.reporting.cells import DIGITS, FID, IS, by_setting, cell, format_interval, format_mean_std, number
 from sngan_cli.reporting.methods import deviations, other_row, table2_row, table7_row
 from sngan_cli.reporting.paper import PAPER_DATASETS, TABLE2, Row, dataset_label, paper_dataset
-from sngan_cli.reporting.records import protocol_notes
-from sngan_cli.reporting.runs import Run
+from sngan_cli.reporting.records import RECORD_KEYS, protocol_notes
+from sngan_cli.reporting.runs import EVAL, EVAL_EMA, Run, eval_command
 from sngan_cli.reporting.significance import paired
 from sngan_cli.reporting.tables import Sources, Table, build_table
 
@@ -65,7 +65,7 @@ def seed_lines(dataset: str, assigned: Assignments) -> List[str]:
                 continue
             parts = [f"{name} {format_mean_std(c.mean, c.std, DIGITS[m])}"
                      + (f" (95% CI {format_interval(c.interval, DIGITS[m])})" if c.interval else "")
-                     + f", {len(c.scores)} seeds"
+                     + f", {seeds(len(c.scores))}"
                      for name, m, c in (("IS", IS, cells[IS]), ("FID", FID, cells[FID])) if c.scores]
             lines.append(f"{dataset}: {row.label}, setting {setting}: " + "; ".join(parts))
     return lines
@@ -75,13 +75,50 @@ EMA_METRICS = ((IS, "IS", 2), (FID, "FID", 1), ("kid_mean", "KID", 0), ("precisi
                ("recall", "recall", 3))
 
 
-def ema_lines(dataset: str, assigned: Assignments) -> List[str]:
+def seeds(n: int) -> str:
+    return f"{n} seed" + ("" if n == 1 else "s")
+
+
+# what G's and G_ema's evaluations of a run must share to be compared: the step, and the protocol,
+# sample counts, splits, reference and detector of their records (reporting/records.py)
+PAIRED_RECORD_KEYS = tuple(k for k in RECORD_KEYS if k != "code_version")
+
+
+def ema_pair_problem(run: Run) -> Optional[str]:
+    """Why ``run``'s eval.json and eval_ema.json cannot be compared (None when they can), with the
+    command that scores the stale one again."""
+    g, ema = run.eval, run.eval_ema
+    if g is None:
+        return f"eval_ema.json has no {EVAL} to compare with ({eval_command(run.path)})"
+    g_step, ema_step = g.get("step"), ema.get("step")
+    if g_step != ema_step:
+        older_is_ema = isinstance(g_step, int) and (not isinstance(ema_step, int) or ema_step < g_step)
+        return (f"{EVAL} is from step {g_step}, {EVAL_EMA} from step {ema_step} "
+                f"({eval_command(run.path, ema=older_is_ema, overwrite=True)})")
+    g_record, ema_record = g.get("record") or {}, ema.get("record") or {}
+    different = [k for k in PAIRED_RECORD_KEYS if g_record.get(k) != ema_record.get(k)]
+    if different:
+        return (f"{EVAL} and {EVAL_EMA} were scored otherwise: "
+                + ", ".join(f"{k} {g_record.get(k)!r} and {ema_record.get(k)!r}" for k in different)
+                + f" (score G_ema as G was: {eval_command(run.path, ema=True, overwrite=True)} with G's options)")
+    return None
+
+
+def ema_lines(dataset: str, assigned: Assignments) -> Tuple[List[str], List[str]]:
     """Every method and setting whose runs were also scored with G's moving average (eval_ema.json):
-    the mean final scores of G and of G_ema over the seeds, with a paired t-test's p (2+ seeds)."""
-    lines = []
+    the mean final scores of G and of G_ema over the runs whose two evaluations are of the same step
+    and protocol, each metric with the number of runs it stands on and a paired t-test's p (2+ runs);
+    and the runs left out, with why."""
+    lines, left_out = [], []
     for row, runs in assigned:
         for setting, kept in by_setting(runs)[0].items():
-            pairs = [r for r in kept if r.eval and r.eval_ema]
+            pairs = []
+            for run in (r for r in kept if r.eval_ema):
+                problem = ema_pair_problem(run)
+                if problem is None:
+                    pairs.append(run)
+                else:
+                    left_out.append(f"{dataset}: {run.rel}: {problem}")
             parts = []
             for key, name, digits in EMA_METRICS:
                 both = [(g, ema) for r in pairs
@@ -90,11 +127,16 @@ def ema_lines(dataset: str, assigned: Assignments) -> List[str]:
                     continue
                 g, ema = [b[0] for b in both], [b[1] for b in both]
                 test = paired(ema, g)
-                p = "" if test is None else f" (p {test.p:.2f})"
-                parts.append(f"{name} {sum(g) / len(g):.{digits}f} → {sum(ema) / len(ema):.{digits}f}{p}")
+                p = "" if test is None else f"p {test.p:.2f}, "
+                parts.append(f"{name} {sum(g) / len(g):.{digits}f} → {sum(ema) / len(ema):.{digits}f} "
+                             f"({p}{seeds(len(both))})")
+                left_out += [f"{dataset}: {r.rel}: {name} of G or G_ema is not a finite number"
+                             for r in pairs if number(r.eval.get(key)) is None or number(r.eval_ema.get(key)) is None
+                             if key in r.eval or key in r.eval_ema]
             if parts:
-                lines.append(f"{dataset}: {row.label}, setting {setting}, {len(pairs)} seeds: " + "; ".join(parts))
-    return lines
+                lines.append(f"{dataset}: {row.label}, setting {setting}, {len(pairs)} of {len(kept)} "
+                             f"{'seed' if len(kept) == 1 else 'seeds'} scored both ways: " + "; ".join(parts))
+    return lines, left_out
 
 
 def absent(assigned: Assignments) -> List[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from sngan_cli.reporting.cells import DIGITS, FID, IS, MISSING, Cell, best_setting, by_setting, cell, differing_keys
+from sngan_cli.reporting.cells import DIGITS, FID, IS, MISSING, Cell, best_setting, by_setting, cell
 from sngan_cli.reporting.paper import PaperScore, Row
 from sngan_cli.reporting.runs import Run
 from sngan_cli.reporting.significance import difference_text, welch
@@ -58,30 +58,38 @@ class BuiltRow:
     row: TableRow
     notes: List[str]
     duplicates: List[Run]
+    excluded: List[Tuple[Run, str]]  # runs of another configuration than their cell's, with why
     finals: Dict[str, Cell] = field(default_factory=dict)  # metric -> the final scores over seeds
 
 
 def best_setting_row(table_key: str, row: Row, runs: List[Run], paper_dataset: str, sources: Sources) -> BuiltRow:
     """``row`` at its best setting among ``runs`` (all runs of the method, any setting)."""
-    kept, duplicates = by_setting(runs)
+    kept, duplicates, excluded = by_setting(runs)
     chosen = best_setting(kept)
     chosen_runs = kept.get(chosen, []) if chosen else []
     setting = MISSING if chosen is None else chosen if len(kept) == 1 else f"{chosen} (best of {len(kept)})"
     cells = {column: cell(chosen_runs, metric, best) for column, metric, best in OUR_COLUMNS}
-    seeds = (f"{len(cells['IS final'].scores)}/{len(chosen_runs)}" if chosen
-             else f"0/{sum(len(g) for g in kept.values())}")
     paper = row.paper.get(paper_dataset)
     texts = {column: cells[column].text(metric, with_steps=best) for column, metric, best in OUR_COLUMNS}
     used = sorted({run for column, _, _ in OUR_COLUMNS for run in cells[column].sources})
     for column, _, _ in OUR_COLUMNS:
         sources[f"{table_key}/{row.key}/{column}"] = cells[column].sources
     notes = [f"{row.label}: {row.note}"] if row.note else []
-    spread = differing_keys([r for r in chosen_runs if r.rel in used])
-    if spread:
-        notes.append(f"{row.label}: the runs averaged differ in {', '.join(spread)}")
-    return BuiltRow(TableRow(row.key, [row.label, setting, seeds, texts["IS final"], texts["IS best"], paper_is(paper),
-                                       texts["FID final"], texts["FID best"], paper_fid(paper)], used),
-                    notes, duplicates, {IS: cells["IS final"], FID: cells["FID final"]})
+    excluded = [(run, f"{row.label}, setting {run.get('setting.name')}: {why}") for run, why in excluded]
+    return BuiltRow(TableRow(row.key, [row.label, setting, seeds_text(cells, chosen_runs, kept), texts["IS final"],
+                                       texts["IS best"], paper_is(paper), texts["FID final"], texts["FID best"],
+                                       paper_fid(paper)], used),
+                    notes, duplicates, excluded, {IS: cells["IS final"], FID: cells["FID final"]})
+
+
+def seeds_text(cells: Dict[str, Cell], chosen_runs: List[Run], kept: Dict[str, List[Run]]) -> str:
+    """``evaluated/runs`` at the chosen setting (``0/N`` over all settings when none is scored), and
+    the count of each column whose number stands on fewer or more runs than the IS final's."""
+    if not chosen_runs:
+        return f"0/{sum(len(g) for g in kept.values())}"
+    n = len(cells["IS final"].scores)
+    others = [f"{column} {len(c.scores)}" for column, c in cells.items() if len(c.scores) != n]
+    return f"{n}/{len(chosen_runs)}" + (f" ({', '.join(others)})" if others else "")
 
 
 def reference_of(row: Row, rows: List[Row]) -> Optional[Row]:
@@ -104,17 +112,20 @@ def versus_text(row: Row, reference: Optional[Row], built: Dict[str, BuiltRow]) 
 
 
 def build_table(key: str, dataset: str, title: str, notes: List[str], rows: List[Tuple[Row, List[Run]]],
-                paper_dataset: str, sources: Sources) -> Tuple[Table, List[Run]]:
-    """The table and the duplicate runs it left out."""
+                paper_dataset: str, sources: Sources) -> Tuple[Table, List[Run], List[Tuple[Run, str]]]:
+    """The table, and the runs it left out: duplicate seeds, and runs of another configuration than
+    their cell's (with why)."""
     table = Table(key, dataset, title, list(notes), list(COLUMNS))
     duplicates: List[Run] = []
+    excluded: List[Tuple[Run, str]] = []
     built: Dict[str, BuiltRow] = {}
     for row, runs in rows:
         built[row.key] = best_setting_row(key, row, runs, paper_dataset, sources)
         table.rows.append(built[row.key].row)
         table.notes += built[row.key].notes
         duplicates += built[row.key].duplicates
+        excluded += built[row.key].excluded
     paper_rows = [row for row, _ in rows]
     for (row, _), table_row in zip(rows, table.rows):
         table_row.cells.append(versus_text(row, reference_of(row, paper_rows), built))
-    return table, duplicates
+    return table, duplicates, excluded

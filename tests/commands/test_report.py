@@ -54,3 +54,9 @@ def test_report_runs_inside_dir_report_are_not_runs(tmp_path, base):
     (tmp_path / "report" / "status.json").write_text("{}")  # would look like a run if walked
     cli_main(["report", str(tmp_path)])
     assert "report:" not in (tmp_path / "report" / "table2.md").read_text()
+
+
+def test_help_says_report_takes_a_directory(capsys):
+    cli_main(["report", "--help"])
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "usage: sngan report DIR [out=OUT]" and "key=value" not in out

@@ -84,10 +84,31 @@ def test_a_dataset_the_paper_did_not_use_shows_cifar10_as_the_reference(report):
     assert "did not use digits" in report["md"]
 
 
-def test_cells_mixing_configurations_say_so(report):
-    digits = report["md"][report["md"].index("## Table 2, digits"):]
-    assert "SN-GANs: the runs averaged differ in arch.width" in digits
-    assert "differ in" not in report["md"][:report["md"].index("## Table 2, digits")]
+def test_a_cell_holds_one_configuration_and_lists_the_runs_left_out(report):
+    digits = row(report, "digits", "SN-GANs")
+    assert (digits["seeds"], digits["IS final"], digits["runs"]) == ("1/1", "5.00 ± 0.10", "digits/sn-C/seed0")
+    (line,) = [e for e in report["sources"]["excluded"] if e.startswith("digits/sn-C/seed1")]
+    assert line.endswith("SN-GANs, setting C: another configuration than the 1 run(s) of its cell: "
+                         "arch.width=0.5 (the cell's: 1.0)")
+    assert "digits/sn-C/seed1" in report["md"][report["md"].index("## Runs left out of a cell"):]
+
+
+def test_runs_of_another_configuration_are_no_seeds_of_the_cell_but_the_moving_average_is(tmp_path, make_run):
+    """train.batch_size=16 beside the default is another configuration: left out, named; train.ema and
+    its options change only G_ema's numbers, so those runs are seeds of the cell."""
+    for seed in range(3):
+        make_run(f"sn/seed{seed}", "sn_gan", "C", seed, is_=7.0 + seed / 10, fid=30.0,
+                 **({"train__ema": True, "train__ema_decay": 0.999} if seed == 2 else {}))
+    for seed in (3, 4):
+        make_run(f"sn-b16/seed{seed}", "sn_gan", "C", seed, is_=9.0, fid=10.0, train__batch_size=16)
+    report = write_report(str(tmp_path / "runs"), str(tmp_path / "report"))
+    rows = {r["method"]: r for r in csv.DictReader((tmp_path / "report" / "table2.csv").open())}
+    assert rows["SN-GANs"]["seeds"] == "3/3" and rows["SN-GANs"]["IS final"].startswith("7.10 ± 0.10")
+    assert rows["SN-GANs"]["runs"].split() == [f"sn/seed{s}" for s in range(3)]
+    record = json.loads((tmp_path / "report" / "sources.json").read_text())
+    assert [e.split(":")[0] for e in record["excluded"]] == ["sn-b16/seed3", "sn-b16/seed4"]
+    assert all("train.batch_size=16" in e for e in record["excluded"])
+    assert report.runs and "differ in" not in (tmp_path / "report" / "table2.md").read_text()
 
 
 def test_every_number_traces_to_existing_runs(report):

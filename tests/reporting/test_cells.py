@@ -68,14 +68,21 @@ def test_best_setting_is_the_highest_mean_final_is():
     assert best_setting({"B": [_run("b", 0, 6.0)], "A": [_run("a", 0, 6.0)]}) == "A"  # ties: by name
 
 
-def test_seeds_of_a_cell_may_differ_only_in_keys_that_do_not_change_the_numbers():
-    """The report's grouping and the resume check share config.changes_numbers."""
-    from sngan_cli.reporting.cells import differing_keys
+def test_seeds_of_a_cell_may_differ_only_in_keys_that_do_not_change_g_numbers():
+    """The report's grouping and the resume check share config.changes_numbers; the moving average's
+    keys (config.EMA_ONLY) change only G_ema's numbers and do not split a cell."""
+    from sngan_cli.reporting.cells import one_configuration
 
     def run(seed, **train):
         return Run(path=f"/r/{seed}", rel=str(seed), status=None, eval=None,
                    config={"seed": seed, "name": f"n{seed}", "train": {"compile": False, "amp": "none", **train},
                            "eval": {"protocol": "paper", "quantize": "truncate"}})
 
-    assert differing_keys([run(0), run(1, compile=True, log_every=7)]) == []
-    assert differing_keys([run(0), run(1, amp="bf16"), run(2, tf32=True)]) == ["train.amp", "train.tf32"]
+    same = [run(0), run(1, compile=True, log_every=7), run(2, ema=True, ema_decay=0.99, ema_start=3)]
+    assert one_configuration(same) == (same, [])
+    kept, excluded = one_configuration([run(0), run(1, amp="bf16"), run(2), run(3, tf32=True)])
+    assert [r.rel for r in kept] == ["0", "2"]
+    assert [(r.rel, why.split(": ", 1)[1]) for r, why in excluded] == [
+        ("1", "train.amp='bf16' (the cell's: 'none')"), ("3", "train.tf32=True (the cell's: None)")]
+    kept, excluded = one_configuration([run(0, amp="bf16"), run(1)])  # equals: the first in path order
+    assert [r.rel for r in kept] == ["0"] and [r.rel for r, _ in excluded] == ["1"]
