@@ -5,6 +5,7 @@ unchanged (hashed before and after), with no temp file left behind."""
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import os
 import random
@@ -157,6 +158,9 @@ CASES.update({
     "bench-out-is-a-file": Case(lambda p: ["bench", *BENCH, f"out={p['ckpt_zero']}"], "ckpt_zero"),
     "bench-out-holds-earlier-results": Case(lambda p: ["bench", *BENCH, f"out={p['bench_earlier']}"], "bench_earlier"),
     # a part of out= is a file (out=notes.txt/G.pt): named, not the system's "File exists"
+    "report-out-is-a-file": Case(lambda p: ["report", p["run_good"], f"out={p['ckpt_zero']}"], "ckpt_zero"),
+    "report-out-under-a-file": Case(lambda p: ["report", p["run_good"], f"out={p['ckpt_zero']}/report"],
+                                    "ckpt_zero"),
     "bench-out-under-a-file": Case(lambda p: ["bench", *BENCH, f"out={p['ckpt_zero']}/bench"], "ckpt_zero"),
     "sample-out-under-a-file": Case(lambda p: ["sample", f"ckpt={p['ro_ckpt']}", "n=2", f"out={p['ckpt_zero']}/s"],
                                     "ckpt_zero"),
@@ -248,10 +252,50 @@ class _nothing:
         return False
 
 
-@pytest.mark.parametrize("name", ["bench-out-under-a-file", "sample-out-under-a-file", "export-out-under-a-file"])
+@pytest.mark.parametrize("name", ["bench-out-under-a-file", "sample-out-under-a-file", "export-out-under-a-file",
+                                  "report-out-under-a-file"])
 def test_a_file_in_the_out_path_is_named_as_such(name, world, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit):
         cli.main(CASES[name].args(world))
     err = capsys.readouterr().err
     assert f"{world['ckpt_zero']} is a file, not a directory" in err and "File exists" not in err, err
+
+
+# the files of a run the report reads, and hostile contents for each: the report lists one problem
+# per file and goes on (the other runs' numbers stand), and changes none of them
+RUN_FILES = ("eval.json", "eval_ema.json", "status.json", "metrics.jsonl", os.path.join(".hydra", "config.yaml"))
+HOSTILE_CONTENT = {"zero-byte": b"", "truncated": b'{"inception_score_mean": 7.', "random": _random_bytes(300, 7),
+                   "list": b"[1, 2]", "string": b'"x"', "record-string": b'{"step": 1, "record": "x"}'}
+
+
+def test_report_lists_each_hostile_file_of_a_run_once_and_goes_on(tmp_path, capsys):
+    from omegaconf import OmegaConf
+
+    from tests.conftest import compose_train
+    from tests.reporting.conftest import write_run
+
+    base = OmegaConf.to_container(compose_train(), resolve=True)
+    root = tmp_path / UNICODE
+    write_run(root, base, "good/seed0", "sn_gan", "C", 0, is_=7.0, fid=30.0)
+    hostile = {}
+    for i, (file_name, (kind, content)) in enumerate((f, k) for f in RUN_FILES for k in HOSTILE_CONTENT.items()):
+        run = write_run(root, base, f"bad/{kind}-{RUN_FILES.index(file_name)}", "sn_gan", "C", i + 1,
+                        is_=7.0, fid=30.0)
+        (run / file_name).write_bytes(content)
+        hostile[os.path.relpath(run, root)] = os.path.basename(file_name)
+    before = _hashes(str(root))
+    cli.main(["report", str(root)])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and err == ""
+    missing = json.loads((root / "report" / "sources.json").read_text())["missing"]
+    found = []
+    for rel, file_name in hostile.items():
+        about_the_file = [line for line in missing if line.startswith(f"{rel}: ") and file_name in line]
+        if rel in ("bad/zero-byte-3", "bad/record-string-2"):
+            continue  # an empty metrics.jsonl: no evaluation yet; a status object without a status: unknown
+        found.append((rel, about_the_file))
+    wrong = [(rel, len(lines)) for rel, lines in found if len(lines) != 1]
+    assert not wrong, "\n".join(missing)
+    assert not [line for line in missing if line.startswith("good/")]
+    assert {path: h for path, h in _hashes(str(root)).items() if "/report/" not in path} == before

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 from sngan_cli import SnganError
+from sngan_cli.atomic import refuse_file_in_the_way
 from sngan_cli.reporting import figure9, figure10, figures_1_2, figures_sweeps, table2, table7
 from sngan_cli.reporting.methods import deviations, table7_row
 from sngan_cli.reporting.paper import PAPER_DATASETS
@@ -45,8 +46,6 @@ def run_problems(run: Run) -> List[str]:
     step = status.get("step", "?")
     at = status.get("step") if isinstance(status.get("step"), int) else None
     out = []
-    if run.config is None:
-        out.append("no readable config: the run cannot be placed in any table")
     if run.state == "failed":
         out.append(f"failed at step {step}: {status.get('error', 'no error recorded')}")
     elif run.eval is None and EVAL not in run.unreadable:
@@ -84,6 +83,9 @@ def write_report(root: str, out_dir: str) -> Report:
     if not runs:
         raise SnganError(f"no runs under {root}: a run directory holds .hydra/config.yaml, checkpoints/last.pt "
                          f"or status.json")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise SnganError(f"out={out_dir} is a file, not a directory; give a directory for the report")
+    refuse_file_in_the_way(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     report = Report(out_dir, runs)
     by_dataset = dataset_order([r for r in runs if r.config is not None])

@@ -69,16 +69,35 @@ def _walk(root: str, skip: str) -> Iterator[str]:
             yield dirpath
 
 
+# the top-level keys every run's config has (conf/train.yaml): without them a file is no run's config
+CONFIG_KEYS = ("dataset", "arch", "norm", "loss", "setting", "train", "seed")
+
+
+def _config_problem(config: Any) -> Optional[str]:
+    if not isinstance(config, dict):
+        return f"holds {_kind(config)}, not a config"
+    absent = [k for k in CONFIG_KEYS if k not in config]
+    return f"is no run's config (it has no {', '.join(absent)})" if absent else None
+
+
+def _one_line(error: Exception) -> str:
+    return f"{type(error).__name__}: " + " ".join(str(error).split())[:300]
+
+
 def _load_config(path: str, problems: List[str]) -> Optional[Dict[str, Any]]:
+    """The run's resolved config from .hydra/config.yaml, else from its checkpoint; None (and why,
+    in ``problems``) when neither holds one."""
+    found: List[str] = []
     hydra_file = os.path.join(path, HYDRA_CONFIG)
     if os.path.exists(hydra_file):
         try:
             config = OmegaConf.to_container(OmegaConf.load(hydra_file), resolve=True)
-            if isinstance(config, dict):
+            problem = _config_problem(config)
+            if problem is None:
                 return config
-            problems.append(f"{HYDRA_CONFIG} holds {_kind(config)}, not a config")
+            found.append(f"{HYDRA_CONFIG} {problem}")
         except Exception as e:  # a broken file must not hide the other runs
-            problems.append(f"{HYDRA_CONFIG}: {type(e).__name__}: {e}")
+            found.append(f"{HYDRA_CONFIG}: {_one_line(e)}")
     ckpt_file = os.path.join(path, CHECKPOINT)
     if os.path.exists(ckpt_file):
         try:
@@ -86,11 +105,13 @@ def _load_config(path: str, problems: List[str]) -> Optional[Dict[str, Any]]:
 
             checkpoint = torch.load(ckpt_file, map_location="cpu", weights_only=True)
             config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
-            if isinstance(config, dict):
+            if config is not None and _config_problem(config) is None:
+                problems.extend(found)  # the checkpoint's config stands in for the unreadable file
                 return config
-            problems.append(f"{CHECKPOINT} holds no config")
+            found.append(f"{CHECKPOINT} holds no config")
         except Exception as e:
-            problems.append(f"{CHECKPOINT}: {type(e).__name__}: {e}")
+            found.append(f"{CHECKPOINT}: {_one_line(e)}")
+    problems.append("; ".join(found or ["no config"]) + ": the run cannot be placed in any table")
     return None
 
 
@@ -121,7 +142,7 @@ def _load_json(path: str, problems: List[str], unreadable: List[str], redo: str 
         problem = _problem_of_entry(value) if name != STATUS else (
             None if isinstance(value, dict) else f"holds {_kind(value)}, not a JSON object")
     except (OSError, ValueError) as e:
-        problem = f"is unreadable ({e})"
+        problem = f"is unreadable ({' '.join(str(e).split())})"
     if problem is None:
         return value
     problems.append(f"{name} {problem}" + (f": {redo}" if redo else ""))

@@ -60,3 +60,25 @@ def test_help_says_report_takes_a_directory(capsys):
     cli_main(["report", "--help"])
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "usage: sngan report DIR [out=OUT]" and "key=value" not in out
+
+
+def test_the_advice_for_an_unreadable_eval_json_replaces_it(tiny_checkpoint, tmp_path, capsys):
+    """A truncated eval.json is listed as unreadable with a command; that command (with a small n)
+    writes a readable one, which the report then uses."""
+    import json
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    run = tmp_path / "runs" / "sn" / "seed0"
+    shutil.copytree(Path(tiny_checkpoint).parent.parent, run)
+    (run / "eval.json").write_text('{"inception_score_mean": 7.')
+    cli_main(["report", str(tmp_path / "runs")])
+    (problem,) = [line for line in capsys.readouterr().out.splitlines() if "eval.json" in line]
+    advice = shlex.split(problem.split("eval.json is unreadable (")[1].split("): ", 1)[1])
+    assert advice[:2] == ["sngan", "eval"] and "overwrite=true" in advice
+    cli_main([*advice[1:], "n=64", "device=cpu"])
+    assert isinstance(json.loads((run / "eval.json").read_text())["inception_score_mean"], float)
+    from sngan_cli.reporting.runs import load_run
+
+    assert load_run(str(run), str(tmp_path)).problems == []
