@@ -15,6 +15,8 @@ from sngan_cli.metrics import PROTOCOLS, build_detector, get_protocol
 from sngan_cli.metrics.reference import dataset_config, dataset_names, dataset_reference
 from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
 
+SUMMARY = ("Precompute (and cache) a dataset's real-image statistics for FID (dataset=NAME, as sngan train composes\n"
+           "it), so that later evaluations reuse them on a node without the dataset.")
 OPTIONS = {
     "dataset": Option(choice(*dataset_names()), required=True, help="the dataset"),
     "dataset.root": Option(text, help="where the dataset lives (default: its config's, data or data/imagenet)"),
@@ -30,7 +32,7 @@ OPTIONS = {
 
 def main(argv: List[str]) -> None:
     if help_requested(argv):
-        print(usage("stats", __doc__.splitlines()[0], OPTIONS))
+        print(usage("stats", SUMMARY, OPTIONS))
         return
     o = parse_options(argv, OPTIONS)
     name = o["dataset"]
