@@ -2,14 +2,15 @@
 
 The run directory is derived from the experiment's choices (see conf/train.yaml), so rerunning a
 command, or a whole interrupted sweep, resumes where it stopped. A run's config is validated once:
-a single run's by :func:`precheck`, before Hydra starts, a sweep's jobs each as it starts.
+a single run's by :func:`precheck`, before Hydra starts, a sweep's jobs each as it starts. Before a
+sweep starts, :func:`check_sweep` refuses one whose jobs would share a run directory.
 """
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from typing import List
+from typing import Dict, List, Optional, Tuple
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -82,6 +83,82 @@ def check_run_dir(cfg: DictConfig) -> None:
                          f"writable directory or choose one with hydra.run.dir=...") from None
 
 
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def sweep_run_dirs(argv: List[str]) -> Optional[List[Tuple[List[str], str]]]:
+    """Each job of the sweep ``sngan train -m <argv>`` (its overrides) and its run directory, derived
+    as Hydra derives them: the base config composed for a multirun, its basic sweeper's cross product
+    of ``hydra.sweeper.params`` (an experiment's) and the command line, each job's config composed from
+    its overrides, the directory ``hydra.sweep.dir``/``hydra.sweep.subdir`` with ``hydra.job.num`` set
+    as the launchers set it. None where Hydra alone can say: its other flags, another sweeper, a config
+    Hydra refuses (it then says why), a directory only a job can resolve."""
+    if not any(arg in MULTIRUN_FLAGS for arg in argv):
+        return None
+    overrides = [arg for arg in argv if arg not in MULTIRUN_FLAGS]
+    if any(arg.startswith("-") for arg in overrides):
+        return None
+    from hydra import initialize_config_module
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf, open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sngan_cli.config.schema import register_configs
+
+    register_configs()
+    register_resolvers()
+    try:
+        with initialize_config_module("sngan_cli.conf", version_base="1.3"):
+            hydra_app = GlobalHydra.instance().hydra
+            base = hydra_app.compose_config("train", overrides, run_mode=RunMode.MULTIRUN)
+            sweeper = base.hydra.sweeper
+            if sweeper.get("_target_") != f"{BasicSweeper.__module__}.{BasicSweeper.__name__}":
+                return None
+            params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
+            task = OmegaConf.to_container(base.hydra.overrides.task, resolve=False)
+            parsed = OverridesParser.create(config_loader=hydra_app.config_loader).parse_overrides(params + task)
+            jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+            out = []
+            for num, job in enumerate(jobs):
+                cfg = hydra_app.config_loader.load_sweep_config(base, list(job))
+                with open_dict(cfg.hydra.job):
+                    cfg.hydra.job.num = num
+                out.append((list(job), os.path.join(str(cfg.hydra.sweep.dir), str(cfg.hydra.sweep.subdir))))
+            return out
+    except (HydraException, OmegaConfBaseException, ValueError):
+        return None
+
+
+def check_sweep(argv: List[str]) -> None:
+    """Refuse, before any job trains, a sweep two of whose jobs would train in one run directory: one
+    would train, the others fail (the directory holds another configuration), whatever the reruns.
+    That happens when the sweep varies a key the directory's name (conf/train.yaml) does not hold."""
+    jobs = sweep_run_dirs(argv)
+    if not jobs:
+        return
+    by_dir: Dict[str, List[Dict[str, str]]] = {}
+    for job, run_dir in jobs:
+        by_dir.setdefault(run_dir, []).append(dict(arg.partition("=")[::2] for arg in job))
+    shared = {run_dir: group for run_dir, group in by_dir.items() if len(group) > 1}
+    if not shared:
+        return
+    keys = sorted({key for group in shared.values() for key in group[0]
+                   if len({job.get(key) for job in group}) > 1}) or ["none of their overrides (the same job twice)"]
+    run_dir, group = next(iter(shared.items()))
+    where = (f"one run directory, {run_dir}" if len(shared) == 1 else
+             f"{len(shared)} run directories (e.g. {run_dir})")
+    example = next((f"{key}={group[0][key]}" for key in keys if key in group[0]), "...")
+    raise SnganError(
+        f"{sum(len(g) for g in shared.values())} jobs of the sweep would train in {where}: they differ in "
+        f"{', '.join(keys)}, which the run directory's name does not hold, so one would train and the others "
+        f"fail; give each job its own name=...: one sweep per value ({example} name=<label>, then the next), or an "
+        f"experiment config that names its runs after the key (name: dlast${{arch.d_last_channels}} in "
+        f"conf/experiment/figure4_stl10.yaml)")
+
+
 def main(argv: List[str]) -> None:
     from sngan_cli.config.schema import register_configs  # torch and the registries
 
@@ -90,6 +167,7 @@ def main(argv: List[str]) -> None:
     register_configs()
     register_resolvers()
     _prechecked = precheck(argv)
+    check_sweep(argv)
     sys.argv = ["sngan train", *argv]
     _train()
     if failed_runs:
