@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import List
 
 from sngan_cli.commands.options import Option, boolean, choice, help_requested, integer, parse_options, text, usage
+from sngan_cli.data import check_has_value
 from sngan_cli.device import COMMAND_DEVICES, resolve_device
 from sngan_cli.metrics import PROTOCOLS, build_detector, get_protocol
 from sngan_cli.metrics.reference import dataset_config, dataset_names, dataset_reference
@@ -38,6 +39,7 @@ def main(argv: List[str]) -> None:
     name = o["dataset"]
     dataset = dataset_config(name, root=o["dataset.root"], resolution=o["dataset.resolution"],
                              download=o["dataset.download"])
+    check_has_value(dataset.get("root"))  # before the detector, whose weights may need a download
     detector = build_detector(o["detector"], dataset=name, inception_weights=o["inception_weights"]
                               or o["eval.inception_weights"], device=resolve_device(o["device"]))
     stats = dataset_reference(detector, dataset, get_protocol(o["protocol"]))

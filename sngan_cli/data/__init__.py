@@ -65,8 +65,16 @@ def configs() -> Dict[str, DatasetConfig]:
     return dict(sorted(_CONFIGS.items()))
 
 
+def check_has_value(root: Optional[str], option: str = "dataset.root", example: str = "/path/to/images") -> None:
+    """Refuse a root left without a value: ``???`` (omegaconf's MISSING, which a composed config turns
+    into that text: dataset=folder has no default root) or None."""
+    if root is None or root == MISSING:
+        raise SnganError(f"{option} has no value: give {option}={example}")
+
+
 def load_dataset(name: str, root: str, resolution: int, download: bool = True, **options) -> ImageSet:
     """The dataset ``name``; ``options``: the others of its config (``load_dataset(**cfg.dataset)``)."""
     if name not in configs():
         raise SnganError(f"dataset={name} is unknown: choose one of {', '.join(sorted(_REGISTRY))}")
+    check_has_value(root, example="/path/to/images" if name == "folder" else f"/path/to/{name}")
     return _REGISTRY[name](root=root, resolution=resolution, download=download, **options)

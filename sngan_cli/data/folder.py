@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from sngan_cli import SnganError
-from sngan_cli.data import DatasetConfig, ImageSet, register
+from sngan_cli.data import DatasetConfig, ImageSet, check_has_value, register
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 BACKGROUND = (255, 255, 255)  # what transparent pixels show: white
@@ -29,6 +29,7 @@ UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 def list_images(root: str, recursive: bool = True, option: str = "dataset.root") -> List[str]:
     """The image files under ``root``, sorted; ``option`` is how the user gave it (for the error)."""
+    check_has_value(root, option)
     if not os.path.isdir(root):
         raise SnganError(f"{option}={root} is not a directory of images")
     if recursive:

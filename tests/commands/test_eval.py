@@ -175,3 +175,13 @@ def test_stats_accepts_the_weights_option_its_error_advises(tmp_path):
     with pytest.raises(SnganError, match=r"eval\.inception_weights=.*missing\.pth is not a file"):
         stats.main(["dataset=digits", "detector=inception", f"eval.inception_weights={tmp_path / 'missing.pth'}",
                     "device=cpu"])
+
+
+def test_stats_of_a_folder_without_a_root_says_so_before_it_looks_for_inception(tmp_path, monkeypatch):
+    from sngan_cli import SnganError
+    from sngan_cli.commands import stats
+
+    # detector=auto is Inception for a folder; were it built first, this missing file would be the error
+    monkeypatch.setenv("SNGAN_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
+    with pytest.raises(SnganError, match=r"^dataset\.root has no value: give dataset\.root=/path/to/images$"):
+        stats.main(["dataset=folder", "device=cpu"])

@@ -148,3 +148,12 @@ def test_the_folder_fingerprint_follows_the_contents(tmp_path):
     replaced = folder_fingerprint(str(tmp_path))
     (tmp_path / "notes.txt").write_text("not an image")
     assert before != replaced == folder_fingerprint(str(tmp_path))
+
+
+def test_a_folder_without_a_root_says_it_has_no_value(tmp_path):
+    from sngan_cli.commands import stats
+
+    with pytest.raises(SnganError, match=r"^dataset.root has no value: give dataset.root=/path/to/images$"):
+        stats.main(["dataset=folder", "detector=digits-classifier", "device=cpu"])
+    with pytest.raises(SnganError, match=r"^dataset.root has no value"):
+        load_dataset("folder", root="???", resolution=16)
