@@ -44,7 +44,12 @@ def _sqrtm(matrix: np.ndarray) -> np.ndarray:
 def frechet_distance(
     mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray
 ) -> float:
-    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64."""
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64, clamped at 0.
+
+    The distance is never negative, but its terms (||mu1 - mu2||², the traces, 2·tr sqrtm(sigma1 sigma2))
+    cancel for statistics that are (nearly) the same, and the matrix square root rounds: a set against
+    itself comes out at about ±1e-10 of tr(sigma). A negative result is that rounding, so 0 is
+    returned and stored instead (the README's Evaluation section says so)."""
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1 = np.atleast_2d(np.asarray(sigma1, np.float64))
     sigma2 = np.atleast_2d(np.asarray(sigma2, np.float64))
@@ -73,4 +78,4 @@ def frechet_distance(
         covmean = covmean.real
 
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+    return max(0.0, float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)))

@@ -99,6 +99,9 @@ def test_identical_sets_in_one_subset_give_the_closed_form() -> None:
     result = kernel_inception_distance(x, x, subsets=1, subset_size=n)
     assert result["mean"] == pytest.approx(2.0 / n * (mean_off - mean_diag), rel=1e-9)
     assert -0.1 * mean_diag < result["mean"] < 0
+    theirs = kid_features_to_metric(torch.from_numpy(x), torch.from_numpy(x), kid_subsets=1, kid_subset_size=n,
+                                    kid_degree=3, kid_gamma=None, kid_coef0=1, rng_seed=0, verbose=False)
+    assert result["mean"] == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-9)  # not our bug
 
 
 def test_linear_kernel_is_the_squared_distance_of_means_minus_the_within_variances() -> None:
