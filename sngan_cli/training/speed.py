@@ -114,6 +114,13 @@ def _step_begin(cuda_graphs: bool) -> None:
         torch.compiler.cudagraph_mark_step_begin()
 
 
+def kept(tensor: Optional[torch.Tensor], cuda_graphs: bool) -> Optional[torch.Tensor]:
+    """A CUDA graph's output as a tensor of its own: the graph's outputs live in memory that the next
+    update's replays reuse (after ``_step_begin``), so a loss the loop keeps past its update (the log's
+    sums) is copied out first. The copy is part of autograd's graph, so backward is unchanged."""
+    return tensor.clone() if cuda_graphs and tensor is not None else tensor
+
+
 def one_d_call(D: nn.Module, device: torch.device) -> bool:
     """Whether D sees the real and the fake batch in one call (2 x batch). Only where D treats every
     sample on its own (not norm=batch, which must normalize each batch on its own) and only on a GPU:
@@ -198,8 +205,8 @@ class FastSteps:
             if self.has_penalty:
                 with self.normalizer.refresh_outside(self.D):  # eager, before a compiled penalty
                     penalty = self.penalty_fast(self.D, real, fake, real_y)  # fp32
-        return loss, penalty
+        return kept(loss, self.graphs), kept(penalty, self.graphs)
 
     def g_objective(self, z, y) -> torch.Tensor:
         _step_begin(self.graphs)  # the G update's first compiled call
-        return self.g_loss_fast(z, y)
+        return kept(self.g_loss_fast(z, y), self.graphs)

@@ -2,12 +2,15 @@
 options (train.channels_last / tf32 / compile / cuda_graphs / amp) are off by default and each
 trains; amp keeps spectral norm's sigma and the gradient penalty in fp32; D's normalized weights are
 computed once per update; D sees both batches in one call only where that changes nothing."""
+import math
+
 import pytest
 import torch
 
 from sngan_cli import SnganError
 from sngan_cli.norms.spectral import spectral_layers
 from sngan_cli.training import speed
+from sngan_cli.training.chores import LossSums
 from sngan_cli.training.loop import GAN, train
 
 SHORT = ["train.steps=1", "train.sample_every=1", "train.ckpt_every=1"]
@@ -178,6 +181,43 @@ def test_cuda_graphs_compile_in_reduce_overhead_mode_and_mark_every_update(tiny_
     modes.clear()
     fast_gan(tiny_cfg())[0].g_step()
     assert modes == [] and len(steps) == 2  # off: nothing compiled, no step marks
+
+
+def test_cuda_graphs_losses_outlive_the_next_replay(tiny_cfg, monkeypatch):
+    """CUDA graph trees reuse the memory of every output once the next update begins (on a GPU,
+    reading such a loss raises "accessing tensor output of CUDAGraphs that has been overwritten").
+    Modelled on the CPU: each compiled call's outputs are overwritten with NaN at the next step mark;
+    the losses the loop sums for its log must be the values each update computed."""
+    outputs = []
+
+    def replayed(fn, **_):
+        def call(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            if isinstance(out, torch.Tensor):
+                outputs.append(out)
+            return out
+        return call
+
+    def step_begin():
+        with torch.no_grad():
+            for out in outputs:
+                out.detach().fill_(float("nan"))  # the pool's memory, reused by the next replay
+        outputs.clear()
+
+    monkeypatch.setattr(torch, "compile", replayed)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", step_begin)
+    for norm in ("spectral", "gp"):
+        gan, _ = fast_gan(tiny_cfg("train.cuda_graphs=true", f"norm={norm}"))
+        sums, seen = LossSums(), []
+        for _ in range(2):
+            d_terms = gan.d_step(torch.rand(8, 3, 16, 16) * 2 - 1, None)
+            seen.append({k: float(v) for k, v in d_terms.items()})  # read at once, before G's update
+            terms = {**d_terms, **gan.g_step()}
+            sums.add(terms)
+        means = sums.take_means()
+        assert all(math.isfinite(v) for v in means.values()), (norm, means)
+        for key in seen[0]:
+            assert means[key] == pytest.approx((seen[0][key] + seen[1][key]) / 2, rel=1e-6)
 
 
 @pytest.mark.slow
