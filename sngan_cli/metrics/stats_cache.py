@@ -9,7 +9,12 @@ images) as a JSON string so every FID can say which reference it was computed ag
 
 The metrics that compare samples rather than moments (KID, precision/recall, density/coverage) need
 the real features themselves: those are cached beside the statistics under the same key
-(``real-features-KEY.npy``, float32 [n, D]), when a metric first asks for them.
+(``real-features-KEY.npy``, float32 [n, D]), when a metric first asks for them, and used only when
+they agree with the statistics beside them (real_features.py). When they do not, sngan refuses and
+names the files to delete rather than rebuilding them on its own: it cannot tell which of the two
+is wrong, and the statistics may be the ones earlier FIDs were computed against. Features
+computed again (when only the statistics are cached) are checked against those statistics the same
+way before they are written, so statistics of other images are named too.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.metrics.cache import default_cache_dir
 from sngan_cli.metrics.detector import Detector
+from sngan_cli.metrics.real_features import mismatch, read_features, save_features
 
 
 @dataclass(frozen=True)
@@ -68,23 +74,6 @@ def stats_path(record: Mapping[str, Any], cache_dir: str | os.PathLike | None = 
 
 def features_path(record: Mapping[str, Any], cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / "stats" / f"real-features-{stats_key(record)}.npy"
-
-
-def save_features(path: str | os.PathLike, features: np.ndarray) -> None:
-    atomic_write(path, lambda f: np.save(f, np.asarray(features, np.float32), allow_pickle=False))
-
-
-def load_features(path: str | os.PathLike, n: int, dim: int) -> np.ndarray:
-    """The cached real features, checked against their statistics' count and width."""
-    try:
-        features = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise SnganError(f"cannot read cached real features {path}: {str(err).splitlines()[0] if str(err) else err!r}; "
-                         f"delete it to recompute them") from None
-    if features.shape != (n, dim) or not np.isfinite(features).all():
-        raise SnganError(f"cached real features {path} are {features.shape}, not the {n} x {dim} finite values of "
-                         f"their statistics; delete it to recompute them")
-    return features
 
 
 def save_stats(path: str | os.PathLike, stats: ReferenceStats) -> None:
@@ -150,16 +139,33 @@ def cached_reference_stats(
 ) -> ReferenceStats:
     """The statistics cached under `key`: read from the cache, or `compute()`d and cached with the
     record `key` plus the record `compute` returns (what computing learned, e.g. ``n_samples``);
-    `with_features`: the real features too (computed again when only the statistics are cached)."""
+    `with_features`: the real features too (computed again when only the statistics are cached),
+    checked against the statistics."""
     path, feature_file = stats_path(key, cache_dir), features_path(key, cache_dir)
-    if not path.is_file() or (with_features and not feature_file.is_file()):
+    if not path.is_file():
         computed = compute()
         if with_features:
             save_features(feature_file, computed.features)
-        if not path.is_file():
-            save_stats(path, ReferenceStats(computed.mu, computed.sigma, {**key, **computed.record}))
+        save_stats(path, ReferenceStats(computed.mu, computed.sigma, {**key, **computed.record}))
     stats = load_reference_stats(path)
     if not with_features:
         return stats
-    features = load_features(feature_file, int(stats.record.get("n_samples", -1)), stats.mu.shape[0])
+    n = stats.record.get("n_samples")
+    n = n if isinstance(n, int) and not isinstance(n, bool) else None  # None: an npz without sngan's record
+    if not feature_file.is_file():
+        computed = compute()
+        features = np.asarray(computed.features, np.float32)
+        wrong = (f"they are of {n} images, the real images {len(features)}" if n not in (None, len(features))
+                 else mismatch(features, stats.mu, stats.sigma))
+        if wrong:
+            raise SnganError(f"cached statistics {path} are not those of the real images whose features were just "
+                             f"computed ({wrong}); delete it to recompute it")
+        save_features(feature_file, features)
+    features = read_features(feature_file, n, stats.mu.shape[0])
+    wrong = mismatch(features, stats.mu, stats.sigma)
+    if wrong:
+        foreign = "; the statistics hold only mu and sigma, without sngan's record" if n is None else ""
+        raise SnganError(f"cached real features {feature_file} do not match the statistics {path} beside them "
+                         f"({wrong}{foreign}): one of the two is not what sngan computed; delete both to "
+                         f"recompute them from the dataset")
     return dataclasses.replace(stats, features=features)

@@ -9,9 +9,11 @@ from pytorch_fid.fid_score import compute_statistics_of_path
 
 from sngan_cli import SnganError
 from sngan_cli.metrics import stats_cache
+from sngan_cli.metrics.frechet import feature_statistics
 from sngan_cli.metrics.stats_cache import (
     ReferenceStats,
     cached_reference_stats,
+    features_path,
     load_reference_stats,
     save_stats,
     stats_key,
@@ -135,3 +137,113 @@ def test_a_sigma_that_is_not_a_covariance_is_refused(tmp_path: Path, sigma: np.n
     np.savez(path, mu=np.zeros(3), sigma=sigma)
     with pytest.raises(SnganError, match=f"{path}.*{message}"):
         load_reference_stats(path)
+
+
+# The real features cached beside the statistics (real_features.py): checked against them.
+
+def _features(n: int = 200, dim: int = 6, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, dim)) @ rng.normal(size=(dim, dim)) + 3.0).astype(np.float32)
+
+
+def _computing(features: np.ndarray):
+    return lambda: ReferenceStats(*feature_statistics(features), {"n_samples": len(features)}, features)
+
+
+def _cache_both(tmp_path: Path, features: np.ndarray) -> tuple[Path, Path]:
+    cached_reference_stats(RECORD, _computing(features), cache_dir=tmp_path, with_features=True)
+    return stats_path(RECORD, tmp_path), features_path(RECORD, tmp_path)
+
+
+def _digests(*paths: Path) -> list[bytes]:
+    return [p.read_bytes() for p in paths]
+
+
+def test_the_cached_features_come_back_with_their_statistics(tmp_path: Path) -> None:
+    features = _features()
+    _cache_both(tmp_path, features)
+    again = cached_reference_stats(RECORD, _fail, cache_dir=tmp_path, with_features=True)
+    np.testing.assert_array_equal(again.features, features)
+    assert again.features.dtype == np.float32
+
+
+@pytest.mark.parametrize("replace", [
+    lambda f: np.random.default_rng(1).normal(size=f.shape).astype(np.float32),  # random, of the same shape
+    lambda f: (f - f.mean(0)) * 1.5 + f.mean(0),  # the same mean, another spread
+    lambda f: _features(len(f), f.shape[1], seed=5),  # features of other images, drawn alike
+], ids=["random", "spread", "other-images"])
+def test_features_that_do_not_match_their_statistics_are_refused(tmp_path: Path, replace) -> None:
+    stats_file, feature_file = _cache_both(tmp_path, _features())
+    np.save(feature_file, replace(np.load(feature_file)))
+    before = _digests(stats_file, feature_file)
+    with pytest.raises(SnganError, match=f"cached real features {feature_file} do not match the statistics "
+                                         f"{stats_file} .*delete both to recompute them") as refused:
+        cached_reference_stats(RECORD, _fail, cache_dir=tmp_path, with_features=True)
+    assert "\n" not in str(refused.value)
+    assert _digests(stats_file, feature_file) == before
+
+
+def test_features_computed_elsewhere_within_the_tolerance_are_used(tmp_path: Path) -> None:
+    """Another device's arithmetic (a relative error of 1e-5 per value) is no reason to refuse."""
+    features = _features()
+    stats_file, feature_file = _cache_both(tmp_path, features)
+    noise = np.random.default_rng(2).normal(size=features.shape)
+    np.save(feature_file, (features * (1 + 1e-5 * noise)).astype(np.float32))
+    assert cached_reference_stats(RECORD, _fail, cache_dir=tmp_path, with_features=True).features is not None
+
+
+@pytest.mark.parametrize("values", [
+    np.full((200, 6), "x"),  # str
+    np.zeros((200, 6), dtype=[("a", "f4")]),  # structured
+    np.zeros((200, 6), dtype=np.int64),
+    np.zeros((200, 6), dtype=object),  # pickled: never loaded
+], ids=["str", "structured", "integer", "object"])
+def test_features_that_are_not_floats_are_refused_in_one_line(tmp_path: Path, values: np.ndarray) -> None:
+    stats_file, feature_file = _cache_both(tmp_path, _features())
+    np.save(feature_file, values, allow_pickle=True)
+    before = _digests(stats_file, feature_file)
+    with pytest.raises(SnganError, match=f"cached real features {feature_file}.*delete it to recompute them") as e:
+        cached_reference_stats(RECORD, _fail, cache_dir=tmp_path, with_features=True)
+    assert "\n" not in str(e.value)
+    assert _digests(stats_file, feature_file) == before
+
+
+def _without_record(stats_file: Path, shift: float = 0.0) -> None:
+    with np.load(stats_file) as f:
+        mu, sigma = f["mu"], f["sigma"]
+    np.savez(stats_file, mu=mu + shift, sigma=sigma)  # as pytorch-fid writes them
+
+
+def test_statistics_without_a_record_serve_features_that_match_them(tmp_path: Path) -> None:
+    features = _features()
+    stats_file, _ = _cache_both(tmp_path, features)
+    _without_record(stats_file)
+    again = cached_reference_stats(RECORD, _fail, cache_dir=tmp_path, with_features=True)
+    np.testing.assert_array_equal(again.features, features)
+
+
+def test_statistics_without_a_record_of_other_features_are_named_and_the_advice_works(tmp_path: Path) -> None:
+    features = _features()
+    stats_file, feature_file = _cache_both(tmp_path, features)
+    _without_record(stats_file, shift=1.0)
+    with pytest.raises(SnganError, match="without sngan's record.*delete both to recompute them") as refused:
+        cached_reference_stats(RECORD, _fail, cache_dir=tmp_path, with_features=True)
+    assert str(stats_file) in str(refused.value) and str(feature_file) in str(refused.value)
+    stats_file.unlink()
+    feature_file.unlink()  # as the message says
+    again = cached_reference_stats(RECORD, _computing(features), cache_dir=tmp_path, with_features=True)
+    np.testing.assert_array_equal(again.features, features)
+    assert again.record["n_samples"] == len(features)
+
+
+def test_features_computed_again_are_checked_against_the_cached_statistics(tmp_path: Path) -> None:
+    stats_file, feature_file = _cache_both(tmp_path, _features(seed=3))  # statistics of other images
+    feature_file.unlink()
+    before = _digests(stats_file)
+    with pytest.raises(SnganError, match=f"cached statistics {stats_file} are not those of the real images.*"
+                                         f"delete it to recompute it"):
+        cached_reference_stats(RECORD, _computing(_features()), cache_dir=tmp_path, with_features=True)
+    assert _digests(stats_file) == before and not feature_file.exists()
+    stats_file.unlink()  # as the message says
+    again = cached_reference_stats(RECORD, _computing(_features()), cache_dir=tmp_path, with_features=True)
+    np.testing.assert_array_equal(again.features, _features())
