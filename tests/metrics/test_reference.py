@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
@@ -11,6 +12,7 @@ from sngan_cli import SnganError
 from sngan_cli.metrics import get_protocol
 from sngan_cli.metrics import reference as reference_module
 from sngan_cli.metrics.reference import dataset_config, dataset_key, dataset_names, dataset_reference
+from sngan_cli.metrics.stats_cache import features_path
 from tests.conftest import TINY, compose_train
 
 DETECTOR = SimpleNamespace(name="inception", weights_sha256="6726825d" + "0" * 56)
@@ -48,3 +50,20 @@ def test_cached_statistics_are_found_without_the_dataset(monkeypatch, digits_det
     monkeypatch.setattr(reference_module, "load_dataset", no_dataset)
     again = dataset_reference(digits_detector, {**dataset, "root": "/no/such/root"}, get_protocol("paper"))
     assert again.record == first.record and (again.mu == first.mu).all()
+
+
+def test_features_computed_after_the_statistics_match_them_and_replaced_ones_are_refused(monkeypatch, tmp_path,
+                                                                                         digits_detector):
+    """`sngan stats` caches the statistics alone; the first KID computes the features in a second pass,
+    which agree with them (no false refusal); features replaced later are refused, naming the file."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    dataset, paper = OmegaConf.to_container(compose_train(TINY).dataset), get_protocol("paper")
+    stats = dataset_reference(digits_detector, dataset, paper)
+    assert not features_path(dataset_key(digits_detector, dataset, paper)).exists()
+    with_features = dataset_reference(digits_detector, dataset, paper, with_features=True)
+    assert with_features.features.shape == (1797, digits_detector.feature_dim)
+    assert (with_features.mu == stats.mu).all()  # the statistics stay those earlier FIDs used
+    feature_file = features_path(dataset_key(digits_detector, dataset, paper))
+    np.save(feature_file, np.random.default_rng(0).normal(size=with_features.features.shape).astype(np.float32))
+    with pytest.raises(SnganError, match=f"cached real features {feature_file} do not match"):
+        dataset_reference(digits_detector, dataset, paper, with_features=True)
