@@ -4,6 +4,7 @@ line on stderr that names the input, prints no traceback, and leaves every file 
 unchanged (hashed before and after), with no temp file left behind."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import io
@@ -299,3 +300,124 @@ def test_report_lists_each_hostile_file_of_a_run_once_and_goes_on(tmp_path, caps
     assert not wrong, "\n".join(missing)
     assert not [line for line in missing if line.startswith("good/")]
     assert {path: h for path, h in _hashes(str(root)).items() if "/report/" not in path} == before
+
+
+# The caches an evaluation with metrics=kid reads (the statistics and the real features beside them),
+# each made hostile in its own copy of a good cache: refused in one line naming the file, unchanged.
+KID_EVAL = ["eval", "reference=digits", "detector=digits-classifier", "metrics=kid", "device=cpu"]
+
+
+def _kid_eval(world, cache_dir: str, capsys, monkeypatch) -> tuple:
+    monkeypatch.setenv("XDG_CACHE_HOME", cache_dir)
+    capsys.readouterr()
+    try:
+        cli.main([*KID_EVAL, f"images={world['dir_good']}"])
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _stats_files(cache_dir) -> tuple:
+    stats = os.path.join(str(cache_dir), "sngan", "stats")
+    (features,) = [os.path.join(stats, n) for n in os.listdir(stats) if n.startswith("real-features-")]
+    (statistics,) = [os.path.join(stats, n) for n in os.listdir(stats) if n.startswith("fid-stats-")]
+    return statistics, features
+
+
+def _npz_without_record(statistics: str, shift: float = 0.0) -> None:
+    with np.load(statistics) as f:
+        mu, sigma = f["mu"], f["sigma"]
+    with open(statistics, "wb") as f:
+        np.savez(f, mu=mu + shift, sigma=sigma)  # as pytorch-fid writes them
+
+
+def _replace_features(values: Callable[[np.ndarray], np.ndarray], pickled: bool = False):
+    def corrupt(statistics: str, features: str) -> None:
+        good = np.load(features)
+        with open(features, "wb") as f:
+            np.save(f, values(good), allow_pickle=pickled)
+    return corrupt
+
+
+def _other_statistics(statistics: str, features: str) -> None:
+    _npz_without_record(statistics, shift=1.0)
+
+
+def _other_statistics_no_features(statistics: str, features: str) -> None:
+    _npz_without_record(statistics, shift=1.0)
+    os.unlink(features)
+
+
+# name -> (how the good cache is made hostile, which of its files the error line must name)
+CACHE_CASES = {
+    "features-random": (_replace_features(lambda f: np.random.default_rng(0).normal(size=f.shape).astype(f.dtype)),
+                        "features"),
+    "features-str": (_replace_features(lambda f: np.full(f.shape, "x")), "features"),
+    "features-structured": (_replace_features(lambda f: np.zeros(f.shape, dtype=[("a", "f4")])), "features"),
+    "features-object": (_replace_features(lambda f: f.astype(object), pickled=True), "features"),
+    "stats-without-record-of-other-images": (_other_statistics, "statistics"),
+    "stats-without-record-of-other-images-no-features": (_other_statistics_no_features, "statistics"),
+}
+
+
+@pytest.fixture(scope="module")
+def good_kid_cache(world, tmp_path_factory):
+    """A cache holding the digits classifier, and the statistics and real features a KID evaluation of
+    the good images made; with that evaluation's output."""
+    cache = tmp_path_factory.mktemp("kid cache")
+    (cache / "sngan").mkdir()
+    for name in os.listdir(world["ro_cache"] + "/sngan"):
+        shutil.copy(os.path.join(world["ro_cache"], "sngan", name), cache / "sngan" / name)
+    saved = os.environ["XDG_CACHE_HOME"]
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    try:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            cli.main([*KID_EVAL, f"images={world['dir_good']}"])
+    finally:
+        os.environ["XDG_CACHE_HOME"] = saved
+    return cache, json.loads(buffer.getvalue())
+
+
+@pytest.mark.parametrize("name", sorted(CACHE_CASES))
+def test_a_hostile_kid_cache_is_refused_in_one_line_naming_the_file(name, world, good_kid_cache, tmp_path, capsys,
+                                                                    monkeypatch):
+    corrupt, names = CACHE_CASES[name]
+    cache = tmp_path / "cache"
+    shutil.copytree(good_kid_cache[0], cache)
+    statistics, features = _stats_files(cache)
+    corrupt(statistics, features)
+    monkeypatch.chdir(tmp_path)
+    before = _hashes(str(cache))
+    code, _, err = _kid_eval(world, str(cache), capsys, monkeypatch)
+    assert _hashes(str(cache)) == before
+    _check({"file": statistics if names == "statistics" else features}, Case(lambda p: [], "file"), code, err)
+
+
+@pytest.mark.slow
+def test_statistics_without_a_record_serve_the_features_they_match(world, good_kid_cache, tmp_path, capsys,
+                                                                   monkeypatch):
+    cache = tmp_path / "cache"
+    shutil.copytree(good_kid_cache[0], cache)
+    _npz_without_record(_stats_files(cache)[0])
+    code, out, err = _kid_eval(world, str(cache), capsys, monkeypatch)
+    assert code == 0 and "Traceback" not in err, err
+    assert json.loads(out)["kid_mean"] == pytest.approx(good_kid_cache[1]["kid_mean"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_following_the_advice_on_statistics_of_other_images_gives_the_kid(world, good_kid_cache, tmp_path, capsys,
+                                                                          monkeypatch):
+    cache = tmp_path / "cache"
+    shutil.copytree(good_kid_cache[0], cache)
+    statistics, features = _stats_files(cache)
+    _other_statistics(statistics, features)
+    code, _, err = _kid_eval(world, str(cache), capsys, monkeypatch)
+    assert code == 1 and "delete both to recompute them" in err, err
+    os.unlink(statistics)
+    os.unlink(features)
+    code, out, err = _kid_eval(world, str(cache), capsys, monkeypatch)
+    assert code == 0, err
+    assert json.loads(out)["kid_mean"] == pytest.approx(good_kid_cache[1]["kid_mean"], rel=1e-6)
