@@ -5,12 +5,14 @@ statistics they sit beside (the README's Evaluation section).
 A features file is trusted only when it is a plain float array of the statistics' width (and count,
 when their record holds it) whose per-dimension mean and variance are those statistics' μ and the
 diagonal of Σ: within ``TOLERANCE`` of each dimension's standard deviation √Σ_dd for the mean, and
-of Σ_dd for the variance. Features and statistics of one computation agree to about 1e-12 (the same
-float32 features, summed in float64 in another order); features computed on another device (a GPU's
-TF32 convolutions, another BLAS) move these moments by far less than 1e-3; features of another set
-of images (another subset of n, other images, random numbers) move the mean by about 1/√n standard
-deviations in every dimension (0.01 at the paper's n = 10,000) and the variance by about √(2/n), so
-the largest offset over the dimensions is well above 1e-3 even for the whole ImageNet training set.
+of Σ_dd for the variance. Features and statistics of one computation agree to about 1e-14 (the same
+float32 features, summed in float64 in another order). Features computed by other arithmetic must
+pass: the digits classifier's features computed in bfloat16 are up to 4e-3 off (at 16 and 32 px;
+tests/metrics/test_real_features.py), and a GPU's TF32 convolutions round to 8 times finer steps
+than bfloat16. Features of other images must not:
+another sample of n images moves each dimension's mean by about 1/√n standard deviations and its
+variance by about √(2/n) of itself, a few times more in the worst of D dimensions (about 0.035 and
+0.05 at the paper's n = 10,000), and random or rescaled features are off by far more.
 It is a check of consistency, not of authenticity: whoever can write the cache can write both files.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 
-TOLERANCE = 1e-3  # in standard deviations for the mean, as a fraction of the variance for the variance
+TOLERANCE = 1e-2  # in standard deviations for the mean, as a fraction of the variance for the variance
 KINDS = {"U": "str", "S": "bytes", "V": "structured", "O": "object", "b": "bool", "i": "integer", "u": "integer",
          "c": "complex", "M": "datetime", "m": "timedelta"}  # numpy's dtype kinds, for the message
 CHUNK = 4096  # rows at a time, so a large features file needs no float64 copy of itself
