@@ -235,6 +235,7 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
                 write_status(run_dir, "interrupted", step)
                 print(f"sngan train: stopped by signal {stop.signal} at step {step}; checkpoint saved in {ckpt_dir}; "
                       f"rerun the same command to resume", file=sys.stderr, flush=True)
+                stop.hand_over()  # under submitit: requeue the job, which resumes from this checkpoint
             raise SystemExit(128 + stop.signal)
         if dist.is_main:
             write_status(run_dir, "finished", step)
@@ -318,7 +319,10 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
             if gan.ema is not None:
                 gan.ema.update(step)
             stopping = _stop_requested(stop, gan.dist)
-            for chore in chores.due(step, last=step == steps or stopping):
+            due = chores.due(step, last=step == steps)
+            if stopping:  # the checkpoint first, and no chore forced: a job told to stop has little time left
+                due = [chores.checkpoint] + [chore for chore in due if chore != chores.checkpoint]
+            for chore in due:
                 chore(step)
             if stopping:
                 break
