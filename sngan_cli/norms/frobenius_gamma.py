@@ -1,7 +1,5 @@
 """Frobenius normalization with a learnable scalar scale: W = gamma * W / ||W||_F, with the
 gradient penalty (Table 7, "w/ Frobenius Norm."; the paper's run collapsed early)."""
-import torch
-
 from sngan_cli.norms import register
 from sngan_cli.norms.frobenius import FrobeniusNormalization
 from sngan_cli.norms.scaled import ScaledConfig, ScaledWithPenalty

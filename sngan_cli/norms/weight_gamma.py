@@ -1,7 +1,5 @@
 """Weight normalization in its original form (Salimans & Kingma 2016): W = diag(gamma) W_WN, one
 learned gamma per output row, with the gradient penalty (Table 7, "w/ Weight Norm.")."""
-import torch
-
 from sngan_cli.norms import register
 from sngan_cli.norms.scaled import ScaledConfig, ScaledWithPenalty
 from sngan_cli.norms.weight import WeightNormalization

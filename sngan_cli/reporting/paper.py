@@ -71,9 +71,6 @@ TABLE2: Tuple[Row, ...] = (
 
 REAL_DATA = {"cifar10": _s(11.24, .12, 7.8), "stl10": _s(26.08, .26, 7.9)}
 
-# Figures 1-2 compare these methods under settings A-F.
-FIGURE1_METHODS = ("clip", "gan_gp", "wgan_gp", "batch_norm", "layer_norm", "weight_norm", "orthonormal", "sn_gan")
-
 TABLE7: Tuple[Row, ...] = (
     Row("cnn_baseline", "WGAN-GP (standard CNN, baseline)", "cnn", "gp", "wasserstein",
         paper={"cifar10": _s(6.68, .06, 40.1)}),
