@@ -1,8 +1,9 @@
 """``sngan train [overrides]`` / ``sngan train -m ...``: compose the config with Hydra and train.
 
 The run directory is derived from the experiment's choices (see conf/train.yaml), so rerunning a
-command, or a whole interrupted sweep, resumes where it stopped. A run's config is validated once:
-a single run's by :func:`precheck`, before Hydra starts, a sweep's jobs each as it starts. Before a
+command, or a whole interrupted sweep, resumes where it stopped. The config a run trains with is
+the one validated, as each run or sweep job starts; a single run's is also composed and validated
+by :func:`precheck` before Hydra starts, so that a bad value creates no run directory. Before a
 sweep starts, :func:`check_sweep` refuses one whose jobs would share a run directory.
 """
 from __future__ import annotations
@@ -23,8 +24,6 @@ from sngan_cli.training.guard import failed_runs
 
 log = logging.getLogger("sngan.train")
 
-_prechecked = False  # precheck() composed and validated this process's single run
-
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
 def _train(cfg: DictConfig) -> None:
@@ -33,8 +32,7 @@ def _train(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
     try:
-        if not _prechecked:  # a sweep's job (or a run Hydra's own flags left unchecked)
-            validate(cfg)
+        validate(cfg)  # the copy that trains (Hydra composed it again from the same overrides)
         train(cfg, run_dir)
     except Exception as e:
         if hydra_cfg.mode != RunMode.MULTIRUN:
@@ -54,7 +52,7 @@ def precheck(argv: List[str]) -> bool:
     """Compose and validate a single run's config before Hydra starts, so that a bad key, type,
     option or value is one line naming it, and no run directory is created for it; then refuse a run
     directory that cannot be written. Returns whether it did (a sweep's jobs, and runs given Hydra's
-    own flags, are validated as each starts)."""
+    own flags, only as each starts)."""
     if any(arg.startswith("-") for arg in argv):  # -m, --help, --cfg ...: Hydra's business
         return False
     cfg = compose(argv, hydra=True)
@@ -162,11 +160,10 @@ def check_sweep(argv: List[str]) -> None:
 def main(argv: List[str]) -> None:
     from sngan_cli.config.schema import register_configs  # torch and the registries
 
-    global _prechecked
     check_names(argv)
     register_configs()
     register_resolvers()
-    _prechecked = precheck(argv)
+    precheck(argv)
     check_sweep(argv)
     sys.argv = ["sngan train", *argv]
     _train()

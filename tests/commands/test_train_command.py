@@ -100,3 +100,18 @@ def test_a_failing_run_does_not_stop_the_sweep_and_a_rerun_retries_only_it(tmp_p
     log = proc.stdout + proc.stderr
     assert "already trained to step 2" in log and "finished " + str(folder) in log
     assert json.loads((folder / "status.json").read_text())["status"] == "finished"
+
+
+def test_the_config_that_trains_is_the_one_validated(tmp_path, monkeypatch):
+    """precheck validates a copy composed before Hydra starts; Hydra composes the run's own copy, and
+    that one must be validated too (a value could resolve otherwise the second time)."""
+    from sngan_cli.commands import train as train_command
+    from sngan_cli.training import loop
+
+    validated, trained = [], []
+    real_validate = train_command.validate
+    monkeypatch.setattr(train_command, "validate", lambda cfg: validated.append(cfg) or real_validate(cfg))
+    monkeypatch.setattr(loop, "train", lambda cfg, run_dir: trained.append(cfg))
+    monkeypatch.chdir(tmp_path)
+    train_command.main([*TINY, "train.steps=1", f"hydra.run.dir={tmp_path / 'run'}"])
+    assert len(trained) == 1 and any(cfg is trained[0] for cfg in validated)
