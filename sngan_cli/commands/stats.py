@@ -28,6 +28,7 @@ OPTIONS = {
     "inception_weights": Option(text, help="pt_inception-2015-12-05-6726825d.pth (or env SNGAN_INCEPTION_WEIGHTS)"),
     "eval.inception_weights": Option(text, help="same as inception_weights= (the name sngan train uses)"),
     "device": Option(choice(*COMMAND_DEVICES), "auto", "where the detector runs"),
+    "features": Option(boolean, False, "also cache the real features that metrics=kid,pr,dc compare with"),
 }
 
 
@@ -42,6 +43,6 @@ def main(argv: List[str]) -> None:
     check_has_value(dataset.get("root"))  # before the detector, whose weights may need a download
     detector = build_detector(o["detector"], dataset=name, inception_weights=o["inception_weights"]
                               or o["eval.inception_weights"], device=resolve_device(o["device"]))
-    stats = dataset_reference(detector, dataset, get_protocol(o["protocol"]))
+    stats = dataset_reference(detector, dataset, get_protocol(o["protocol"]), with_features=o["features"])
     print(f"{stats.record['source']}: {stats.record['n_samples']} images of {name} at {dataset['resolution']} px, "
-          f"detector {detector.name} ({detector.weights_sha256[:12]})")
+          f"detector {detector.name} ({detector.weights_sha256[:12]}){', with their features' if o['features'] else ''}")

@@ -167,5 +167,5 @@ def cached_reference_stats(
         foreign = "; the statistics hold only mu and sigma, without sngan's record" if n is None else ""
         raise SnganError(f"cached real features {feature_file} do not match the statistics {path} beside them "
                          f"({wrong}{foreign}): one of the two is not what sngan computed; delete both to "
-                         f"recompute them from the dataset (the next evaluation with these metrics does)")
+                         f"recompute them from the dataset (the next evaluation with these metrics does, or sngan stats ... features=true)")
     return dataclasses.replace(stats, features=features)

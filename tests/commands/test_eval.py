@@ -185,3 +185,29 @@ def test_stats_of_a_folder_without_a_root_says_so_before_it_looks_for_inception(
     monkeypatch.setenv("SNGAN_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
     with pytest.raises(SnganError, match=r"^dataset\.root has no value: give dataset\.root=/path/to/images$"):
         stats.main(["dataset=folder", "device=cpu"])
+
+
+@pytest.mark.slow
+def test_stats_with_features_serves_kid_on_a_node_without_the_dataset(tmp_path, capsys, monkeypatch):
+    import glob
+    import shutil
+
+    from sngan_cli.commands import stats
+    from sngan_cli.metrics import reference
+
+    cache = tmp_path / "cache"  # a cache of its own, holding only the classifier
+    (cache / "sngan").mkdir(parents=True)
+    for f in glob.glob(os.path.join(os.environ["XDG_CACHE_HOME"], "sngan", "digits-classifier*")):
+        shutil.copy(f, cache / "sngan")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    stats.main(["dataset=digits", "dataset.resolution=16", "device=cpu", "features=true"])
+    assert "with their features" in capsys.readouterr().out
+    assert len(glob.glob(str(cache / "sngan" / "**" / "real-features-*.npy"), recursive=True)) == 1
+
+    def no_dataset(*args, **kwargs):
+        raise AssertionError("the dataset was read")
+
+    monkeypatch.setattr(reference, "load_dataset", no_dataset)
+    _write_folder(tmp_path / "gen", 12, 1)
+    result = _score_folder(capsys, f"images={tmp_path / 'gen'}", "reference=digits", "resolution=16", "metrics=kid")
+    assert np.isfinite(result["kid_mean"])
