@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 
 from sngan_cli import SnganError
 from sngan_cli.config import check_names, compose, register_resolvers, validate
-from sngan_cli.training.guard import failed_runs
+from sngan_cli.training.guard import failed_runs, read_status
 
 log = logging.getLogger("sngan.train")
 
@@ -157,6 +157,35 @@ def check_sweep(argv: List[str]) -> None:
         f"conf/experiment/figure4_stl10.yaml)")
 
 
+def launch_sweep(argv: List[str]) -> None:
+    """Run Hydra's multirun, a launcher's failure one line: a job that ended without a result (killed,
+    out of memory: submitit's UncompletedJobError, joblib's TerminatedWorkerError) stops the launcher
+    with a traceback of its own, so Hydra's error printing is set aside (HYDRA_FULL_ERROR) and the
+    error is said with the sweep's runs that have not finished, which a rerun resumes."""
+    from hydra.errors import CompactHydraException
+
+    previous = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        _train()
+    except CompactHydraException as e:  # a config Hydra refuses: its own one message
+        raise SnganError(" ".join(str(x) for x in (e, e.__cause__) if x is not None)) from None
+    except Exception as e:
+        if previous == "1":
+            raise
+        first = next((line.strip() for line in str(e).splitlines() if line.strip()), "")
+        unfinished = [run_dir for _, run_dir in sweep_run_dirs(argv) or []
+                      if (read_status(run_dir) or {}).get("status") != "finished"]
+        runs = f"; runs not finished: {', '.join(unfinished)}" if unfinished else ""
+        raise SnganError(f"the sweep's launcher stopped: {type(e).__name__}: {first}{runs}; rerun the same "
+                         f"command to resume them (HYDRA_FULL_ERROR=1 shows the traceback)") from None
+    finally:
+        if previous is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = previous
+
+
 def main(argv: List[str]) -> None:
     from sngan_cli.config.schema import register_configs  # torch and the registries
 
@@ -166,7 +195,10 @@ def main(argv: List[str]) -> None:
     precheck(argv)
     check_sweep(argv)
     sys.argv = ["sngan train", *argv]
-    _train()
+    if any(arg in MULTIRUN_FLAGS for arg in argv):
+        launch_sweep(argv)
+    else:
+        _train()
     if failed_runs:
         print(f"sngan train: {len(failed_runs)} run(s) of the sweep failed (rerun the sweep to retry them):",
               *(f"{run_dir}: {why}" for run_dir, why in sorted(failed_runs.items())), sep="\n  ", file=sys.stderr)

@@ -74,7 +74,9 @@ def test_a_job_killed_mid_run_resumes_exactly_when_the_sweep_is_rerun(straight, 
     sweep = _sngan("train", *SWEEP, cwd=str(tmp_path))
     os.kill(_training_pid(killed), signal.SIGKILL)
     out, err = sweep.communicate(timeout=300)
-    assert sweep.returncode != 0, out + err  # the sweep says it did not complete
+    assert sweep.returncode != 0, out + err  # the sweep says it did not complete, in one line naming the run
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("sngan train: error: the sweep's launcher")
+    assert err.strip().splitlines()[-1].count("seed1") == 1 and "seed0" not in err.strip().splitlines()[-1]
     assert read_status(str(tmp_path / RUNS / "seed0")) == {"status": "finished", "step": STEPS}
     status = read_status(killed)
     assert status["status"] == "running" and 0 < status["step"] < STEPS  # killed mid-run, nothing recorded
