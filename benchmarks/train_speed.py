@@ -41,6 +41,7 @@ def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=(), d
     from sngan_cli.data import load_dataset
     from sngan_cli.data.batches import BatchStream
     from sngan_cli.training import speed
+    from sngan_cli.training.chores import mean_terms
     from sngan_cli.training.loop import GAN
 
     cfg = compose(["dataset=digits", f"dataset.resolution={resolution}", f"arch={arch}", f"norm={norm}",
@@ -54,9 +55,8 @@ def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=(), d
     sums = {}
 
     def step():  # the body of training/loop.py's _loop, without its periodic work
-        for _ in range(n_dis):
-            d_terms = gan.d_step(*batches.next())
-        for k, v in {**d_terms, **gan.g_step()}.items():
+        d_terms = [gan.d_step(*batches.next()) for _ in range(n_dis)]
+        for k, v in {**mean_terms(d_terms), **gan.g_step()}.items():
             sums[k] = sums.get(k, 0) + v
     return step
 

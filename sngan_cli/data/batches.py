@@ -21,8 +21,11 @@ from sngan_cli.data import ImageSet
 from sngan_cli.data.transforms import to_unit_range
 
 
+EPOCH_SEED_STRIDE = 1_000_003  # epoch e of seed s is shuffled with seed s * stride + e: prime, more epochs than any run
+
+
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    g = torch.Generator().manual_seed(seed * EPOCH_SEED_STRIDE + epoch)
     return torch.randperm(n, generator=g)
 
 

@@ -43,6 +43,11 @@ def _kept(run_dir: str) -> str:
     return "no checkpoint had been written yet, so nothing is kept"
 
 
+def mean_terms(terms: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+    """Each loss term's mean over several updates (D's n_dis per step), on the device."""
+    return {key: torch.stack([t[key] for t in terms]).mean(0) for key in terms[0]}
+
+
 class LossSums:
     """The losses summed on the device since the last log line (no host sync per step)."""
 

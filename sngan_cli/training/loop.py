@@ -38,12 +38,16 @@ from sngan_cli.training.checkpoint import LAST, find_resumable, load_weights, se
 from sngan_cli.training.distributed import SINGLE, Distributed, claim_free_gpu, device_for, from_environment
 from sngan_cli.training.ema import GeneratorEMA
 from sngan_cli.training.guard import StopRequest, record_failure, run_lock, write_status
-from sngan_cli.training.chores import Chores, NonFiniteLoss
+from sngan_cli.training.chores import Chores, NonFiniteLoss, mean_terms
 
 log = logging.getLogger(__name__)
 
 MAX_RESTORES = 3  # train.on_nan=restore: consecutive roll-backs before giving up
 RANK_SEED_STRIDE = 100_003  # rank r of a data-parallel run seeds with seed + r * stride (rank 0: seed)
+# a reseed's offset per roll-back (train.on_nan=restore) or per step (a rank whose random state the
+# checkpoint lacks): a prime larger than RANK_SEED_STRIDE times a world size, so no reseed repeats another
+# rank's stream
+RESEED_STRIDE = 1_000_003
 
 
 
@@ -282,7 +286,7 @@ def _restore_rng(cfg: DictConfig, resumed: Dict[str, Any], dist: Distributed, st
     if len(states) == dist.world_size or dist.rank == 0:
         set_rng_state(states[dist.rank] if len(states) == dist.world_size else states[0])
     else:
-        seed_everything(cfg.seed + RANK_SEED_STRIDE * dist.rank + 1_000_003 * step)
+        seed_everything(cfg.seed + RANK_SEED_STRIDE * dist.rank + RESEED_STRIDE * step)
     if len(states) != dist.world_size and dist.is_main:
         log.warning("the checkpoint was written by %d process(es) and this run has %d: the other ranks' random "
                     "streams are reseeded", len(states), dist.world_size)
@@ -296,7 +300,7 @@ def _restore_after_nan(cfg: DictConfig, gan: GAN, batches: BatchStream, ckpt_dir
         raise error
     gan.load_state_dict(ckpt, ckpt_dir)
     batches.load_state_dict(ckpt["data"])
-    new_seed = cfg.seed + 1_000_003 * (restores + 1) + int(ckpt["step"])
+    new_seed = cfg.seed + RESEED_STRIDE * (restores + 1) + int(ckpt["step"])
     seed_everything(new_seed + RANK_SEED_STRIDE * gan.dist.rank)
     log.warning("%s; restored step %d and continuing with seed %d", error, ckpt["step"], new_seed)
     return int(ckpt["step"])
@@ -313,9 +317,8 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
     try:
         for step in range(start + 1, steps + 1):
             gan.set_lr(step)
-            for _ in range(n_dis):
-                d_terms = gan.d_step(*batches.next())
-            chores.losses.add({**d_terms, **gan.g_step()})
+            d_terms = [gan.d_step(*batches.next()) for _ in range(n_dis)]
+            chores.losses.add({**mean_terms(d_terms), **gan.g_step()})  # loss/D: the mean of the n_dis updates
             if gan.ema is not None:
                 gan.ema.update(step)
             stopping = _stop_requested(stop, gan.dist)

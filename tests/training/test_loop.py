@@ -34,6 +34,24 @@ def test_a_run_writes_checkpoint_events_and_samples(tiny_cfg, tmp_path):
     assert all(0.5 < s < 1.5 for s in exact), exact
 
 
+def test_the_logged_d_loss_is_the_mean_of_the_steps_d_updates(tiny_cfg, tmp_path, monkeypatch):
+    """n_dis D updates per step: loss/D is their mean over the logged steps, not the last update's."""
+    losses = []
+    plain = GAN.d_step
+
+    def d_step(self, *args):
+        terms = plain(self, *args)
+        losses.append(float(terms["loss/D"]))
+        return terms
+
+    monkeypatch.setattr(GAN, "d_step", d_step)
+    train(tiny_cfg("train.steps=2", "train.log_every=2", "setting.n_dis=3", "norm=gp", "loss=wasserstein"),
+          str(tmp_path))
+    _, acc = scalar_tags(str(tmp_path))
+    assert len(losses) == 6 and len(set(losses)) > 1
+    assert acc.Scalars("loss/D")[-1].value == pytest.approx(sum(losses) / 6, rel=1e-5, abs=1e-6)
+
+
 @pytest.mark.parametrize("norm", sorted(available()))
 def test_every_normalizer_trains(norm, tiny_cfg, tmp_path):
     loss = "wasserstein" if norm == "gp" else "standard"
