@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from sngan_cli import SnganError
 from sngan_cli.images import to_uint8
-from sngan_cli.models import discriminator_from, generator_from
+from sngan_cli.models import architecture, discriminator_from, generator_from
 from sngan_cli.models.latent import RANDOM, draw_latent
 from sngan_cli.norms import Normalizer, build_normalizer
 from sngan_cli.training.checkpoint import LAST, load_checkpoint_file, load_weights
@@ -106,12 +106,19 @@ def load_generator(path: str, device: torch.device, g: str = "G") -> TrainedGene
 
 
 def with_schema_defaults(config: Dict[str, Any]):
-    """A checkpoint's resolved config with the schema's defaults for keys it predates."""
+    """A checkpoint's resolved config with the schema's defaults for keys it predates. Of its ``arch``
+    keys it keeps those its architecture's schema has: a checkpoint of an older version saved every
+    architecture's keys."""
+    import dataclasses
+
     from omegaconf import OmegaConf
 
-    from sngan_cli.config.schema import ArchConfig, EvalConfig
+    from sngan_cli.config.schema import EvalConfig
 
-    return {"arch": OmegaConf.merge(OmegaConf.structured(ArchConfig(name=config["arch"]["name"])), config["arch"]),
+    schema = architecture(config["arch"]["name"]).config
+    keys = {f.name for f in dataclasses.fields(schema)}
+    return {"arch": OmegaConf.merge(OmegaConf.structured(schema),
+                                    {k: v for k, v in config["arch"].items() if k in keys}),
             "eval": OmegaConf.merge(OmegaConf.structured(EvalConfig), config.get("eval", {}))}
 
 

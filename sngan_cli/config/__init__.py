@@ -292,7 +292,7 @@ def check_values(cfg) -> None:
         unnamed = next((key for key in missing if key.endswith(".name") and key.split(".")[0] in GROUPS), None)
         if unnamed:
             group = unnamed.split(".")[0]
-            raise SnganError(f"{unnamed} has no value: choose a {group} with {group}=NAME ({group}=schema is the "
+            raise SnganError(f"{unnamed} has no value: choose a {group} with {group}=NAME (a {group} schema is the "
                              f"typed schema the {group} options extend, not an option itself)")
         raise SnganError(f"{missing[0]} has no value: set {missing[0]}=...")
     for key, value in flatten(ours).items():

@@ -1,8 +1,9 @@
 """The typed schema of a training run.
 
-Hydra composes the YAML groups in ``conf/`` (arch, setting, presets) on top of these dataclasses
-and of the options each normalizer, loss and dataset registers beside its code (register_configs),
-so a typo in a key, a key the chosen option does not have (``norm=spectral norm.clip=0.05``), a
+Hydra composes the YAML groups in ``conf/`` (arch, setting, presets) on top of these dataclasses,
+of the options each normalizer, loss and dataset registers beside its code and of the keys each
+architecture registers beside its networks (register_configs), so a typo in a key, a key the chosen
+option does not have (``norm=spectral norm.clip=0.05``, ``arch=cnn arch.d_pool=mean``), a
 value of the wrong type (``train.steps=abc``) or a closed choice outside its Enum
 (``arch.z_distribution=gaussian``) fails at compose time. Each Enum is defined where its choice is
 implemented; the choices of registries (protocols, detectors) are read from them. Ranges are declared
@@ -20,43 +21,14 @@ from omegaconf import MISSING, OmegaConf
 from sngan_cli import SnganError
 from sngan_cli.config import at_least, fraction, non_negative, positive
 from sngan_cli.data import DatasetConfig, configs as dataset_configs
-from sngan_cli.data.transforms import DataScaling
 from sngan_cli.images import Quantize
 from sngan_cli.losses import LOSSES, LossConfig
 from sngan_cli.metrics.evaluate import SAMPLE_METRICS
 from sngan_cli.metrics.protocol import PROTOCOLS
 from sngan_cli.metrics.registry import DETECTORS
-from sngan_cli.models.cnn import DChannels, GDenseBN
-from sngan_cli.models.latent import ZDistribution
-from sngan_cli.models.resnet import DHidden, DPool
+from sngan_cli.models import ArchConfig, architectures
 from sngan_cli.norms import NormConfig, normalizers
 from sngan_cli.training.speed import Amp
-
-
-@dataclass
-class ArchConfig:
-    name: str = MISSING
-    z_dim: int = positive(128)
-    width: float = positive(1.0)  # channel multiplier for G and D (1.0 = the paper)
-    g_width: float = positive(1.0)  # extra multiplier for G only (ResNet orthonormal and Table 7: 0.5, the original G)
-    d_width: float = positive(1.0)  # extra multiplier for D only (Table 7 widens D 1.5x)
-    d_last_channels: Optional[int] = positive(None)  # channels of D's last conv layer (Figure 4); null = paper
-    conditional: bool = False  # conditional BN in G + projection D (needs a labelled dataset)
-    # How the authors' code builds and feeds the networks where the paper's text says otherwise or
-    # nothing (docs/fidelity.md); `fidelity=text` switches every point the text states to the text.
-    z_distribution: ZDistribution = ZDistribution.normal  # uniform: chainer-gan-lib (arch=cnn)
-    g_batch_size: int = positive(128)  # latent vectors per G update (arch=cnn: 64, as chainer-gan-lib)
-    data_scaling: DataScaling = DataScaling.dequantize  # exact: x/127.5 - 1 (arch=cnn) | x/128 - 1 + U[0, 1/128)
-    # standard CNN only
-    d_channels: DChannels = DChannels.downsample  # D doubles its channels at the 4x4 stride-2 convs | table3
-    d_slope: float = fraction(0.2)  # leaky ReLU slope in D (Table 3's text: 0.1)
-    g_dense_bn: GDenseBN = GDenseBN.units  # G's first BN over all dense units | per channel
-    d_first_norm: bool = False  # norm=batch/layer: also normalize after D's first conv
-    # ResNet only
-    d_hidden: DHidden = DHidden.input  # width inside a D block: its input channels | its output's
-    residual_gain: float = positive(1.4142135623730951)  # Glorot-uniform gain of the residual convs (shortcuts: 1)
-    d_pool: DPool = DPool.sum  # D's global pooling: sum | mean (Gulrajani et al.'s ResNet, Table 7)
-    d_fc_bias: bool = False  # bias in D's last dense layer (Gulrajani et al.'s ResNet: true)
 
 
 class LrDecay(StrEnum):
@@ -145,7 +117,7 @@ class TrainRunConfig:
 def group_options(key: str) -> Optional[list]:
     """The dataclasses whose fields the config's top-level ``key`` may hold (every dataset's, every
     normalizer's options: those registered below), or None for a plain value (``seed``)."""
-    groups = {"dataset": list(dataset_configs().values()), "arch": [ArchConfig],
+    groups = {"dataset": list(dataset_configs().values()), "arch": [a.config for a in architectures().values()],
               "norm": [normalizer.config for normalizer in normalizers().values()], "loss": [LossConfig],
               "setting": [SettingConfig], "train": [TrainConfig], "eval": [EvalConfig]}
     return groups.get(key)
@@ -153,7 +125,8 @@ def group_options(key: str) -> Optional[list]:
 
 def register_configs() -> None:
     """The schema of conf/train.yaml; the options of the norm, loss and dataset groups, one per entry
-    of their registries; and the schemas the YAML options of the arch and setting groups extend."""
+    of their registries; the schema of each architecture (``arch/schema/<name>``), which its YAML
+    option (conf/arch/<name>.yaml) extends; and the schema the YAML options of the setting group extend."""
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainRunConfig)
     for name, normalizer in normalizers().items():
@@ -162,14 +135,17 @@ def register_configs() -> None:
         cs.store(group="loss", name=name, node=LossConfig(name=name))
     for name, options in dataset_configs().items():
         cs.store(group="dataset", name=name, node=options)
-    for group, node in [("arch", ArchConfig), ("setting", SettingConfig)]:
-        cs.store(group=group, name="schema", node=node)
+    for name, arch in architectures().items():
+        cs.store(group="arch/schema", name=name, node=arch.config)
+    cs.store(group="setting", name="schema", node=SettingConfig)
 
 
 def check_group_names(cfg) -> None:
     """A group's name chooses its code, which needs the options of that name (``norm.name=gp``
-    under ``norm=spectral`` would give the gradient penalty spectral norm's options)."""
-    for group, options in (("norm", {name: n.config for name, n in normalizers().items()}),
+    under ``norm=spectral`` would give the gradient penalty spectral norm's options, ``arch.name=resnet``
+    under ``arch=cnn`` would build the ResNet from the CNN's keys)."""
+    for group, options in (("arch", {name: a.config for name, a in architectures().items()}),
+                           ("norm", {name: n.config for name, n in normalizers().items()}),
                            ("loss", {name: LossConfig for name in LOSSES}),
                            ("dataset", {name: type(c) for name, c in dataset_configs().items()})):
         name = cfg[group].name

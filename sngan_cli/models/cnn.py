@@ -14,12 +14,15 @@ All weights ~ N(0, 0.02), biases 0.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 from torch import nn
 
+from sngan_cli.config import fraction
+from sngan_cli.models.architecture import ArchConfig, Architecture, register
 from sngan_cli.models.layers import scaled
 
 NormLayer = Callable[[int], nn.Module]
@@ -95,3 +98,44 @@ class CNNDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.fc(self.convs(x).flatten(1)).squeeze(1)
+
+
+@dataclass
+class CNNConfig(ArchConfig):
+    """``arch=cnn``: the keys of every architecture and the standard CNN's own."""
+
+    d_channels: DChannels = DChannels.downsample  # D doubles its channels at the 4x4 stride-2 convs | table3
+    d_slope: float = fraction(0.2)  # leaky ReLU slope in D (Table 3's text: 0.1)
+    g_dense_bn: GDenseBN = GDenseBN.units  # G's first BN over all dense units | per channel
+    d_first_norm: bool = False  # norm=batch/layer: also normalize after D's first conv
+
+
+@register("cnn", CNNConfig)
+class CNN(Architecture):
+    """Table 3's networks: unconditional (its D reads no labels)."""
+
+    @staticmethod
+    def check(resolution: int) -> None:
+        check_resolution(resolution)
+
+    @staticmethod
+    def generator(resolution: int, z_dim: int = 128, width: float = 1.0, num_classes: int = 0,
+                  **options: Any) -> nn.Module:
+        if num_classes:
+            raise ValueError("the standard CNN has no conditional G: arch.conditional=true needs a conditional "
+                             "architecture")
+        return CNNGenerator(resolution, z_dim, width, **options)
+
+    @staticmethod
+    def discriminator(resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
+                      num_classes: int = 0, norm_layer: NormLayer = lambda c: nn.Identity(),
+                      **options: Any) -> nn.Module:
+        return CNNDiscriminator(resolution, width, last_channels, norm_layer, **options)
+
+    @staticmethod
+    def generator_options(cfg: CNNConfig) -> Dict[str, Any]:
+        return {"dense_bn": cfg.g_dense_bn}
+
+    @staticmethod
+    def discriminator_options(cfg: CNNConfig) -> Dict[str, Any]:
+        return {"channels": cfg.d_channels, "slope": cfg.d_slope, "first_norm": cfg.d_first_norm}

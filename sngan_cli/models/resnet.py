@@ -20,13 +20,16 @@ layers with gain 1, D's last dense layer has no bias (``d_fc_bias``) and pools b
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sngan_cli.config import positive
+from sngan_cli.models.architecture import ArchConfig, Architecture, register
 from sngan_cli.models.layers import GeneratorBatchNorm, scaled
 
 NormLayer = Callable[[int], nn.Module]
@@ -165,3 +168,45 @@ class ResNetDiscriminator(nn.Module):
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(dim=1)
         return out
+
+
+@dataclass
+class ResNetConfig(ArchConfig):
+    """``arch=resnet`` (and ``arch=resnet_gulrajani``, its values for Gulrajani et al.'s ResNet): the
+    keys of every architecture and the ResNet's own."""
+
+    d_hidden: DHidden = DHidden.input  # width inside a D block: its input channels | its output's
+    residual_gain: float = positive(1.4142135623730951)  # Glorot-uniform gain of the residual convs (shortcuts: 1)
+    d_pool: DPool = DPool.sum  # D's global pooling: sum | mean (Gulrajani et al.'s ResNet, Table 7)
+    d_fc_bias: bool = False  # bias in D's last dense layer (Gulrajani et al.'s ResNet: true)
+
+
+@register("resnet", ResNetConfig)
+class ResNet(Architecture):
+    """Tables 4-6's networks; conditional: conditional BN in G, a projection D."""
+
+    conditional = True
+
+    @staticmethod
+    def check(resolution: int) -> None:
+        variant(resolution)
+
+    @staticmethod
+    def generator(resolution: int, z_dim: int = 128, width: float = 1.0, num_classes: int = 0,
+                  **options: Any) -> nn.Module:
+        return ResNetGenerator(resolution, z_dim, width, num_classes, **options)
+
+    @staticmethod
+    def discriminator(resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
+                      num_classes: int = 0, norm_layer: NormLayer = lambda c: nn.Identity(),
+                      **options: Any) -> nn.Module:
+        return ResNetDiscriminator(resolution, width, last_channels, num_classes, norm_layer, **options)
+
+    @staticmethod
+    def generator_options(cfg: ResNetConfig) -> Dict[str, Any]:
+        return {"residual_gain": cfg.residual_gain}
+
+    @staticmethod
+    def discriminator_options(cfg: ResNetConfig) -> Dict[str, Any]:
+        return {"hidden": cfg.d_hidden, "residual_gain": cfg.residual_gain, "pool": cfg.d_pool,
+                "fc_bias": cfg.d_fc_bias}

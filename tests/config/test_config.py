@@ -73,10 +73,13 @@ def test_unknown_group_option_lists_choices():
                                            (["norm=clip", "norm.gp_lambda=1"], "gp_lambda"),
                                            (["dataset=digits", "dataset.split=test"], "split"),
                                            (["dataset=folder", "dataset.root=x", "dataset.antialias=false"],
-                                            "antialias")])
+                                            "antialias"),
+                                           (["arch=cnn", "arch.d_pool=mean"], "d_pool"),
+                                           (["arch=resnet", "arch.d_slope=0.1"], "d_slope"),
+                                           (["arch=resnet_gulrajani", "arch.g_dense_bn=channels"], "g_dense_bn")])
 def test_a_key_the_chosen_option_lacks_fails_at_compose_time(overrides, key):
-    """Each normalizer and dataset has only its own options, so a key of another one is refused
-    when composed, not accepted and left to block a resume."""
+    """Each normalizer, dataset and architecture has only its own options, so a key of another one
+    is refused when composed, not accepted and left to block a resume."""
     with pytest.raises(SnganError, match=f"Key '{key}' not in .*the keys of .* here: name, "):
         compose_train(overrides)
     keys = r"the keys of norm here: name, n_power_iterations, power_iteration, lipschitz\)$"
@@ -84,17 +87,42 @@ def test_a_key_the_chosen_option_lacks_fails_at_compose_time(overrides, key):
         compose_train(["norm.clip=0.05"])
 
 
+@pytest.mark.parametrize("arch,key,keys", [
+    ("cnn", "d_pool", "d_channels, d_slope, g_dense_bn, d_first_norm"),
+    ("resnet", "d_slope", "d_hidden, residual_gain, d_pool, d_fc_bias")])
+def test_a_key_of_another_architecture_is_refused_in_one_line_naming_the_keys_the_chosen_one_has(arch, key, keys):
+    common = "name, z_dim, width, g_width, d_width, d_last_channels, conditional, z_distribution, g_batch_size, " \
+             "data_scaling"
+    with pytest.raises(SnganError) as info:
+        compose_train([f"arch={arch}", f"arch.{key}=0"])
+    message = str(info.value)
+    assert f"arch.{key}" in message and "\n" not in message
+    assert message.endswith(f"(the keys of arch here: {common}, {keys})")
+
+
+def test_each_architecture_option_has_its_architecture_s_keys():
+    from omegaconf import OmegaConf
+
+    from sngan_cli.models import architecture, architectures
+
+    assert "resnet_gulrajani" not in architectures()  # the ResNet's networks and keys, other values
+    for option in _options("arch"):
+        cfg = compose_train([f"arch={option}"])
+        assert OmegaConf.get_type(cfg.arch) is architecture(cfg.arch.name).config, option
+
+
 @pytest.mark.parametrize("override,allowed", [
     ("arch.z_distribution=gaussian", "normal, uniform"), ("arch.data_scaling=x", "exact, dequantize"),
     ("arch.d_channels=x", "downsample, table3"), ("arch.g_dense_bn=x", "units, channels"),
-    ("arch.d_hidden=x", "input, output"), ("arch.d_pool=max", "sum, mean"),
+    ("arch=resnet arch.d_hidden=x", "input, output"), ("arch=resnet arch.d_pool=max", "sum, mean"),
     ("norm.power_iteration=x", "every_forward, every_update"), ("eval.quantize=x", "truncate, round"),
     ("train.on_nan=x", "stop, restore"), ("train.amp=fp16", "none, bf16"), ("setting.lr_decay=x", "none, linear"),
     ("eval.protocol=x", "paper, standard"), ("eval.detector=x", "auto, inception, digits-classifier")])
 def test_a_closed_choice_outside_its_enum_fails_at_compose_time_in_one_line(override, allowed):
+    *arch, override = override.split()
     key, value = override.split("=")
     with pytest.raises(SnganError) as info:
-        compose_train([override])
+        compose_train([*arch, override])
     message = str(info.value)
     assert key in message and f"'{value}'" in message and allowed in message and "\n" not in message
 
@@ -142,15 +170,16 @@ def test_every_number_must_be_finite(override):
         validate(compose_train(["norm=gp", "norm.gp_lambda=-inf"]))
 
 
-@pytest.mark.parametrize("group", ["arch", "setting"])
-def test_the_schema_offered_as_an_option_is_a_clear_error(group):
+@pytest.mark.parametrize("group,schema", [("arch", "schema/cnn"), ("arch", "schema/resnet"), ("setting", "schema")])
+def test_the_schema_offered_as_an_option_is_a_clear_error(group, schema):
     with pytest.raises(SnganError, match=rf"{group}\.name has no value: choose a {group} with {group}=NAME"):
-        validate(compose_train([f"{group}=schema"]))
+        validate(compose_train([f"{group}={schema}"]))
 
 
-@pytest.mark.parametrize("group", ["norm", "loss", "dataset"])
+@pytest.mark.parametrize("group", ["norm", "loss", "dataset", "arch"])
 def test_registered_groups_have_no_schema_option(group):
-    """Their options come from the registries: schema is not one, and the error lists them."""
+    """Their options come from the registries (arch's: the YAML options extending each architecture's
+    schema, arch/schema/<name>): schema is not one, and the error lists them."""
     with pytest.raises(SnganError, match=rf"Could not find '{group}/schema' Available options in '{group}': \w+, "):
         compose_train([f"{group}=schema"])
 
@@ -163,6 +192,9 @@ def test_registered_groups_have_no_schema_option(group):
     (["norm=gp", "norm.gp_lambda=-1"], "norm.gp_lambda=-1.0 is not allowed: it must be >= 0"),
     (["norm=spectral_gamma", "norm.gamma_init=0"], "norm.gamma_init=0.0 is not allowed: it must be > 0"),
     (["eval.n_generated=1"], "eval.n_generated=1 is not allowed: it must be >= 2"),
+    (["arch.name=resnet"], "arch.name=resnet is not allowed with these arch options: choose the arch with arch=resnet"),
+    (["arch=resnet", "arch.name=cnn"], "arch.name=cnn is not allowed with these arch options: choose the arch with "
+                                       "arch=cnn"),
     (["arch.d_slope=1"], "arch.d_slope=1.0 is not allowed: it must be in [0, 1)"),
     (["train.g_batch_size=0"], "train.g_batch_size=0 is not allowed: it must be > 0")])
 def test_validation_names_the_key_the_value_and_what_is_allowed(overrides, message):
@@ -246,3 +278,27 @@ def test_every_normalizer_s_points_of_fidelity_are_options_it_has():
         fidelity, norm = option.split("_", 1)
         assert fidelity in _options("fidelity") and norm in available(), option
         validate(compose_train([f"norm={norm}", f"fidelity={fidelity}"]))
+
+
+@pytest.mark.parametrize("fidelity", ["code", "text"])
+@pytest.mark.parametrize("arch", _options("arch"))
+def test_every_architecture_composes_under_either_fidelity(arch, fidelity):
+    """fidelity=text sets the keys every architecture has, and an architecture's own points
+    (fidelity/arch/) only where it has them: Table 3's for the CNN."""
+    cfg = compose_train([f"arch={arch}", f"fidelity={fidelity}"])
+    validate(cfg)
+    assert cfg.arch.z_distribution == ("normal" if fidelity == "text" or cfg.arch.name == "resnet" else "uniform")
+    assert cfg.arch.data_scaling == ("exact" if fidelity == "text" or cfg.arch.name == "cnn" else "dequantize")
+    if cfg.arch.name == "cnn":
+        text = fidelity == "text"
+        assert (cfg.arch.d_channels, cfg.arch.d_slope, cfg.arch.g_dense_bn, cfg.arch.d_first_norm) == (
+            ("table3", 0.1, "channels", True) if text else ("downsample", 0.2, "units", False))
+
+
+def test_every_architecture_s_points_of_fidelity_are_keys_it_has():
+    from sngan_cli.models import architectures
+
+    for option in _options("fidelity/arch"):
+        fidelity, arch = option.split("_", 1)
+        assert fidelity in _options("fidelity") and arch in architectures(), option
+        validate(compose_train([f"arch={arch}", f"fidelity={fidelity}"]))
