@@ -152,3 +152,33 @@ def test_a_full_disk_during_a_checkpoint_says_so_and_names_the_file(tmp_path, mo
     monkeypatch.undo()
     assert sorted(os.listdir(tmp_path)) == ["last.pt"]
     assert load_checkpoint_file(str(tmp_path / "last.pt"))["step"] == 1
+
+
+# the arch keys a checkpoint of the version before per-architecture keys saved beside its own
+# architecture's: every other architecture's too, at their defaults
+OLD_ARCH = {"cnn": {"d_channels": "downsample", "d_slope": 0.2, "g_dense_bn": "units", "d_first_norm": False},
+            "resnet": {"d_hidden": "input", "residual_gain": 1.4142135623730951, "d_pool": "sum",
+                       "d_fc_bias": False}}
+
+
+@pytest.mark.parametrize("arch", ["cnn", "resnet"])
+def test_a_checkpoint_of_an_older_version_with_every_architecture_s_keys_loads_and_resumes(arch, tmp_path):
+    """Before each architecture had its own keys, a checkpoint saved all of them under ``arch``: the
+    loaders keep those the architecture has, and a resume compares only those."""
+    from sngan_cli.trained import load_discriminator, load_generator
+    from sngan_cli.training.loop import train
+    from tests.conftest import TINY, compose_train
+
+    cfg = lambda *extra: compose_train(TINY + [f"arch={arch}", "train.ckpt_every=1", "train.sample_every=1", *extra])
+    train(cfg("train.steps=1"), str(tmp_path))
+    last = tmp_path / "checkpoints" / "last.pt"
+    ckpt = torch.load(last, weights_only=True)
+    others = {key: value for name, keys in OLD_ARCH.items() if name != arch for key, value in keys.items()}
+    ckpt["config"]["arch"] = {**others, **ckpt["config"]["arch"]}
+    torch.save(ckpt, last)
+    G = load_generator(str(last), torch.device("cpu")).G
+    assert all(torch.equal(G.state_dict()[k], v) for k, v in ckpt["G"].items())
+    D, _, _ = load_discriminator(str(last), torch.device("cpu"))
+    assert all(torch.equal(D.state_dict()[k], v) for k, v in ckpt["D"].items())
+    train(cfg("train.steps=2"), str(tmp_path))
+    assert torch.load(last, weights_only=True)["step"] == 2
