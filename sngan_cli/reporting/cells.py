@@ -183,6 +183,10 @@ def one_configuration(runs: Iterable[Run], ignore: Tuple[str, ...] = ()) -> Tupl
     in); ``ignore``: keys a figure varies along its axis."""
     runs = list(runs)
     flats = {r.rel: flatten(r.config or {}) for r in runs}
+    # an arch key only some runs hold is another architecture's, which configs written before each
+    # architecture had its own keys carry (the union of all): it builds nothing for this one
+    ignore = (*ignore, *sorted({k for flat in flats.values() for k in flat if k.startswith("arch.")
+                                and not all(k in other for other in flats.values())}))
 
     def configuration(run: Run) -> Tuple:
         flat = flats[run.rel]

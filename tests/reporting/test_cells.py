@@ -86,3 +86,19 @@ def test_seeds_of_a_cell_may_differ_only_in_keys_that_do_not_change_g_numbers():
         ("1", "train.amp='bf16' (the cell's: 'none')"), ("3", "train.tf32=True (the cell's: None)")]
     kept, excluded = one_configuration([run(0, amp="bf16"), run(1)])  # equals: the first in path order
     assert [r.rel for r in kept] == ["0"] and [r.rel for r, _ in excluded] == ["1"]
+
+
+def test_another_architectures_keys_in_an_older_runs_config_do_not_split_a_cell():
+    """Configs written before each architecture had its own keys hold every architecture's (arch.d_pool
+    in a CNN run); a run written since holds only its own: the two are one configuration."""
+    from sngan_cli.reporting.cells import one_configuration
+
+    def run(seed, **arch):
+        return Run(path=f"/r/{seed}", rel=str(seed), status=None, eval=None,
+                   config={"seed": seed, "arch": {"name": "cnn", "d_slope": 0.2, **arch}})
+
+    old, new = run(0, d_pool="sum", d_fc_bias=False, residual_gain=1.41), run(1)
+    assert one_configuration([old, new]) == ([old, new], [])
+    kept, excluded = one_configuration([old, new, run(2), run(3, d_slope=0.1)])
+    assert [r.rel for r in kept] == ["0", "1", "2"]
+    assert [(r.rel, why.split(": ", 1)[1]) for r, why in excluded] == [("3", "arch.d_slope=0.1 (the cell's: 0.2)")]
