@@ -15,7 +15,8 @@ from sngan_cli.images import to_uint8
 from sngan_cli.models import architecture, discriminator_from, generator_from
 from sngan_cli.models.latent import RANDOM, draw_latent
 from sngan_cli.norms import Normalizer, build_normalizer
-from sngan_cli.training.checkpoint import LAST, load_checkpoint_file, load_weights
+from sngan_cli.run_dir import LAST, checkpoint_dir
+from sngan_cli.training.checkpoint import load_checkpoint_file, load_weights
 
 
 Batch = Tuple[torch.Tensor, Optional[torch.Tensor]]
@@ -78,7 +79,7 @@ def generate(tg: TrainedGenerator, n: int, seed: int, batch_size: int, label: Op
 def checkpoint_path(ckpt: Optional[str] = None, run: Optional[str] = None) -> str:
     if bool(ckpt) == bool(run):
         raise SnganError("give exactly one of ckpt=PATH or run=DIR")
-    return ckpt if ckpt else os.path.join(run, "checkpoints", LAST)
+    return ckpt if ckpt else os.path.join(checkpoint_dir(run), LAST)
 
 
 def load_generator(path: str, device: torch.device, g: str = "G") -> TrainedGenerator:

@@ -23,9 +23,9 @@ from sngan_cli.metrics import PROTOCOLS, build_detector, get_protocol, scalars, 
 from sngan_cli.metrics.evaluate import PAPER_METRICS, SAMPLE_METRICS, needs_real_features, parse_metrics
 from sngan_cli.metrics.reference import dataset_reference, reference_from_argument
 from sngan_cli.metrics.registry import CHOICES as DETECTOR_CHOICES
-from sngan_cli.reporting.runs import EVAL as RESULT
-from sngan_cli.reporting.runs import EVAL_EMA
 from sngan_cli.reporting.runs import is_run_dir
+from sngan_cli.run_dir import CHECKPOINTS, EVAL_EMA
+from sngan_cli.run_dir import EVAL as RESULT
 from sngan_cli.device import COMMAND_DEVICES, resolve_device
 from sngan_cli.training.periodic_eval import keep_best, read_summary
 from sngan_cli.trained import GENERATORS, checkpoint_path, generate, load_generator
@@ -69,7 +69,7 @@ def result_location(path: str, g: str = "G"):
     result = RESULT if g == "G" else EVAL_EMA
     folder = os.path.dirname(os.path.abspath(path))
     run_dir = os.path.dirname(folder)
-    if os.path.basename(folder) == "checkpoints" and is_run_dir(run_dir):
+    if os.path.basename(folder) == CHECKPOINTS and is_run_dir(run_dir):
         return os.path.join(run_dir, result), run_dir
     return os.path.join(folder, f"{os.path.splitext(os.path.basename(path))[0]}.{result}"), None
 

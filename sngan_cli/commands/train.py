@@ -20,7 +20,8 @@ from omegaconf import DictConfig
 
 from sngan_cli import SnganError
 from sngan_cli.config import check_names, compose, register_resolvers, validate
-from sngan_cli.training.guard import failed_runs, read_status
+from sngan_cli.run_dir import read_status
+from sngan_cli.training.guard import failed_runs
 
 log = logging.getLogger("sngan.train")
 

@@ -19,7 +19,8 @@ from sngan_cli.reporting.methods import deviations, table7_row
 from sngan_cli.reporting.paper import PAPER_DATASETS
 from sngan_cli.reporting.render import Section, csv_text, latex, markdown, write_text
 from sngan_cli.reporting.cells import FID, IS, number
-from sngan_cli.reporting.runs import EVAL, EVAL_EMA, Run, eval_command, find_runs
+from sngan_cli.reporting.runs import Run, eval_command, find_runs
+from sngan_cli.run_dir import EVAL, EVAL_EMA
 from sngan_cli.reporting.tables import Sources, Table
 
 

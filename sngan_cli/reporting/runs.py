@@ -16,14 +16,8 @@ from typing import Any, Dict, Iterator, List, Optional
 from omegaconf import OmegaConf
 
 from sngan_cli.config import get
+from sngan_cli.run_dir import CHECKPOINT, EVAL, EVAL_EMA, HYDRA_CONFIG, METRICS, STATUS
 
-HYDRA_CONFIG = os.path.join(".hydra", "config.yaml")
-CHECKPOINT = os.path.join("checkpoints", "last.pt")
-STATUS = "status.json"
-EVAL = "eval.json"
-EVAL_EMA = "eval_ema.json"  # the same of G's moving average (sngan eval g=ema)
-METRICS = "metrics.jsonl"  # one result per evaluation during training
-SUMMARY = "metrics_summary.json"  # the final, best-IS and best-FID results of those
 
 
 @dataclass

@@ -10,7 +10,8 @@ from sngan_cli.reporting.cells import DIGITS, FID, IS, by_setting, cell, format_
 from sngan_cli.reporting.methods import deviations, other_row, table2_row, table7_row
 from sngan_cli.reporting.paper import PAPER_DATASETS, TABLE2, Row, dataset_label, paper_dataset
 from sngan_cli.reporting.records import RECORD_KEYS, protocol_notes
-from sngan_cli.reporting.runs import EVAL, EVAL_EMA, Run, eval_command
+from sngan_cli.reporting.runs import Run, eval_command
+from sngan_cli.run_dir import EVAL, EVAL_EMA
 from sngan_cli.reporting.significance import paired
 from sngan_cli.reporting.tables import Sources, Table, build_table
 

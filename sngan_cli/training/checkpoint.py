@@ -20,8 +20,8 @@ import torch
 from sngan_cli import SnganError
 from sngan_cli.atomic import atomic_write
 from sngan_cli.config import plain
+from sngan_cli.run_dir import LAST, PREVIOUS
 
-LAST, PREVIOUS = "last.pt", "previous.pt"
 UNREADABLE = ".unreadable"  # suffix of a checkpoint moved aside because it could not be read
 
 

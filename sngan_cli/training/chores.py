@@ -15,9 +15,9 @@ from sngan_cli import SnganError, __version__
 from sngan_cli.data.batches import BatchStream
 from sngan_cli.images import save_png, square_grid, to_uint8
 from sngan_cli.models.latent import CYCLE, draw_latent
-from sngan_cli.training.checkpoint import LAST, rng_state, save_checkpoint
+from sngan_cli.run_dir import LAST, SAMPLES, checkpoint_dir, write_status
+from sngan_cli.training.checkpoint import rng_state, save_checkpoint
 from sngan_cli.training.distributed import Distributed
-from sngan_cli.training.guard import write_status
 from sngan_cli.training.monitor import Monitor
 from sngan_cli.training.periodic_eval import PeriodicEvaluator
 
@@ -37,7 +37,7 @@ def fixed_latent(gan: "GAN", n: int, seed: int):
 
 def _kept(run_dir: str) -> str:
     """What a stopped run leaves to resume from: the last good checkpoint, or nothing yet."""
-    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    ckpt_dir = checkpoint_dir(run_dir)
     if os.path.exists(os.path.join(ckpt_dir, LAST)):
         return f"the last good checkpoint is kept in {ckpt_dir}"
     return "no checkpoint had been written yet, so nothing is kept"
@@ -111,7 +111,7 @@ class Chores:
         if self.monitor is not None:
             images = to_uint8(self.gan.sample(self.grid_z, self.grid_y), self.cfg.eval.quantize)
             image = square_grid(images)
-            save_png(image, os.path.join(self.run_dir, "samples", f"step_{step:07d}.png"))
+            save_png(image, os.path.join(self.run_dir, SAMPLES, f"step_{step:07d}.png"))
             self.monitor.image(step, "samples", image)
 
     def evaluate(self, step: int) -> None:
@@ -133,7 +133,7 @@ class Chores:
             save_checkpoint({"step": step, **gan.state_dict(), "num_classes": gan.num_classes,
                              "data": self.batches.state_dict(), "rng": rngs[0], **extra,
                              "config": self.cfg, "version": __version__},  # stored plain: save_checkpoint
-                            os.path.join(self.run_dir, "checkpoints"))
+                            checkpoint_dir(self.run_dir))
             write_status(self.run_dir, "running", step)  # status.json names the last good checkpoint's step
         if self.saved is not None:
             self.saved["step"] = step

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import signal
@@ -26,7 +25,7 @@ from typing import Any, Dict, Iterator, List, Optional
 from hydra.experimental.callback import Callback
 
 from sngan_cli import SnganError
-from sngan_cli.atomic import atomic_write
+from sngan_cli.run_dir import STATUS, read_status, write_status
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +94,6 @@ class StopRequest:
                 previous(signum, None)
 
 
-def write_status(run_dir: str, status: str, step: int, error: Optional[str] = None) -> None:
-    record = {"status": status, "step": step, **({"error": error} if error else {})}
-    atomic_write(os.path.join(run_dir, "status.json"), lambda f: f.write(json.dumps(record).encode()))
-
-
 def record_failure(run_dir: str, step: int, error: Exception) -> None:
     """status.json says failed, at the step of the last good checkpoint; when even that cannot be
     written (a full disk), the "running" status of that checkpoint stays, and the error goes on."""
@@ -107,14 +101,6 @@ def record_failure(run_dir: str, step: int, error: Exception) -> None:
         write_status(run_dir, "failed", step, f"{type(error).__name__}: {error}")
     except SnganError as e:
         log.error("%s", e)
-
-
-def read_status(run_dir: str) -> Optional[Dict]:
-    try:
-        with open(os.path.join(run_dir, "status.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 failed_runs: Dict[str, str] = {}  # run directory -> why it failed, for this process's sweep
@@ -134,7 +120,7 @@ class FailedRunsOfTheSweep(Callback):
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         for folder, _, files in os.walk(config.hydra.sweep.dir):
-            if "status.json" not in files or os.path.getmtime(os.path.join(folder, "status.json")) < self.started:
+            if STATUS not in files or os.path.getmtime(os.path.join(folder, STATUS)) < self.started:
                 continue
             status = read_status(folder)
             if not isinstance(status, dict):

@@ -34,10 +34,11 @@ from sngan_cli.models import build_pair
 from sngan_cli.models.latent import draw_latent
 from sngan_cli.norms import build_normalizer, weight_layers
 from sngan_cli.training import speed
-from sngan_cli.training.checkpoint import LAST, find_resumable, load_weights, set_rng_state
+from sngan_cli.run_dir import LAST, checkpoint_dir, write_status
+from sngan_cli.training.checkpoint import find_resumable, load_weights, set_rng_state
 from sngan_cli.training.distributed import SINGLE, Distributed, claim_free_gpu, device_for, from_environment
 from sngan_cli.training.ema import GeneratorEMA
-from sngan_cli.training.guard import StopRequest, record_failure, run_lock, write_status
+from sngan_cli.training.guard import StopRequest, record_failure, run_lock
 from sngan_cli.training.chores import Chores, NonFiniteLoss, mean_terms
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ def train(cfg: DictConfig, run_dir: str) -> Dict[str, Any]:
     (config.validate) by whoever composed it."""
     device = resolve_device(cfg.device)  # refuse device=cuda without CUDA before touching the run directory
     dist = from_environment(cfg.device)
-    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    ckpt_dir = checkpoint_dir(run_dir)
     with contextlib.ExitStack() as held:
         # rank 0 takes the run lock; the others learn whether it could, and stop with it if not
         dist.on_main(lambda: held.enter_context(run_lock(run_dir)))
@@ -253,7 +254,7 @@ def _train_from(cfg: DictConfig, run_dir: str, resumed: Optional[Dict[str, Any]]
     """Build the run (G, D -> normalizer -> optimizers -> the checkpoint's state -> speed options),
     then loop; return the last step."""
     device = device or device_for(dist, resolve_device(cfg.device))
-    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    ckpt_dir = checkpoint_dir(run_dir)
     seed_everything(cfg.seed + RANK_SEED_STRIDE * dist.rank)
     data = load_dataset(**cfg.dataset)
     if cfg.arch.conditional and data.num_classes == 0:

@@ -21,7 +21,7 @@ from sngan_cli.images import to_uint8
 from sngan_cli.metrics import build_detector, get_protocol, scalars, score
 from sngan_cli.metrics.evaluate import needs_real_features, with_paper_metrics
 from sngan_cli.metrics.reference import dataset_reference
-from sngan_cli.reporting.runs import METRICS, SUMMARY
+from sngan_cli.run_dir import METRICS, SUMMARY
 from sngan_cli.models.latent import draw_latent
 
 

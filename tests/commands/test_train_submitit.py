@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from sngan_cli.training.guard import read_status
+from sngan_cli.run_dir import read_status
 from tests.conftest import TINY
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
