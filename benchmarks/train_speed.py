@@ -41,7 +41,7 @@ def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=(), d
     from sngan_cli.data import load_dataset
     from sngan_cli.data.batches import BatchStream
     from sngan_cli.training import speed
-    from sngan_cli.training.chores import mean_terms
+    from sngan_cli.training.chores import LossSums
     from sngan_cli.training.loop import GAN
 
     cfg = compose(["dataset=digits", f"dataset.resolution={resolution}", f"arch={arch}", f"norm={norm}",
@@ -52,12 +52,12 @@ def runner_step(arch, resolution, norm, width, batch, n_dis, device, extra=(), d
     # d_calls_as_on_gpu: count on the CPU what a GPU run does (real and fake in one D call)
     speed.accelerate(gan, cfg.train, d_once=speed.one_d_call(gan.D, torch.device("cuda")) if d_calls_as_on_gpu else None)
     batches = BatchStream(data, batch, 0, device)
-    sums = {}
+    sums = LossSums()
 
     def step():  # the body of training/loop.py's _loop, without its periodic work
-        d_terms = [gan.d_step(*batches.next()) for _ in range(n_dis)]
-        for k, v in {**mean_terms(d_terms), **gan.g_step()}.items():
-            sums[k] = sums.get(k, 0) + v
+        for _ in range(n_dis):
+            sums.add(gan.d_step(*batches.next()))
+        sums.add(gan.g_step())
     return step
 
 

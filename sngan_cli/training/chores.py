@@ -43,22 +43,20 @@ def _kept(run_dir: str) -> str:
     return "no checkpoint had been written yet, so nothing is kept"
 
 
-def mean_terms(terms: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
-    """Each loss term's mean over several updates (D's n_dis per step), on the device."""
-    return {key: torch.stack([t[key] for t in terms]).mean(0) for key in terms[0]}
-
-
 class LossSums:
-    """The losses summed on the device since the last log line (no host sync per step)."""
+    """Each update's losses summed on the device since the last log line (no host sync per step), and
+    how many updates each sum holds: a step's n_dis D updates count n_dis times, so ``loss/D`` is their
+    mean."""
 
     def __init__(self) -> None:
         self.sums: Dict[str, torch.Tensor] = {}
-        self.count = 0
+        self.updates: Dict[str, int] = {}
 
     def add(self, terms: Dict[str, torch.Tensor]) -> None:
+        """The terms of one update (a D or a G update)."""
         for k, v in terms.items():
             self.sums[k] = self.sums.get(k, 0) + v
-        self.count += 1
+            self.updates[k] = self.updates.get(k, 0) + 1
 
     def averaged_over_ranks(self, dist: Distributed) -> None:
         """The same sums, and so the same verdicts, on every rank."""
@@ -68,8 +66,8 @@ class LossSums:
         return all(torch.isfinite(v).all() for v in self.sums.values())
 
     def take_means(self) -> Dict[str, float]:
-        means = {k: float(v) / self.count for k, v in self.sums.items()}
-        self.sums, self.count = {}, 0
+        means = {k: float(v) / self.updates[k] for k, v in self.sums.items()}
+        self.sums, self.updates = {}, {}
         return means
 
 
@@ -82,6 +80,7 @@ class Chores:
         self.saved = saved  # {"step": the step of the last checkpoint on disk}, kept up to date here
         main = gan.dist.is_main
         self.losses = LossSums()
+        self.logged = start  # the last step the log has covered
         self.monitor = Monitor(run_dir, start, cfg.train.steps, cfg) if main else None
         self.evaluator = PeriodicEvaluator(cfg, run_dir, gan.device) if cfg.train.eval_every and main else None
         self.grid_z, self.grid_y = fixed_latent(gan, cfg.train.n_samples_grid, cfg.seed)
@@ -89,14 +88,17 @@ class Chores:
         self.schedule = [(self.log, train.log_every), (self.sample, train.sample_every),
                          (self.evaluate, train.eval_every), (self.checkpoint, train.ckpt_every)]
 
-    def due(self, step: int, last: bool) -> List[Callable[[int], None]]:
-        """The chores due after ``step``, in order; the last step does every one that is on."""
-        return [chore for chore, every in self.schedule if every and (last or step % every == 0)]
+    def due(self, step: int, last: bool, stopping: bool = False) -> List[Callable[[int], None]]:
+        """The chores due after ``step``, in order; the last step does every one that is on. A step
+        after which the run stops checkpoints first and forces no other chore: a job told to stop
+        (a pre-emption) has little time left."""
+        due = [chore for chore, every in self.schedule if every and (last or step % every == 0)]
+        return [self.checkpoint, *(c for c in due if c != self.checkpoint)] if stopping else due
 
     def log(self, step: int) -> None:
         """The mean losses since the last log line, step time, and D's sigmas; stops on a NaN."""
         self.losses.averaged_over_ranks(self.gan.dist)
-        first = step - self.losses.count + 1
+        first, self.logged = self.logged + 1, step
         means = self.losses.take_means()
         bad = [k for k, v in means.items() if not np.isfinite(v)]
         if bad:

@@ -39,7 +39,7 @@ from sngan_cli.training.checkpoint import find_resumable, load_weights, set_rng_
 from sngan_cli.training.distributed import SINGLE, Distributed, claim_free_gpu, device_for, from_environment
 from sngan_cli.training.ema import GeneratorEMA
 from sngan_cli.training.guard import StopRequest, record_failure, run_lock
-from sngan_cli.training.chores import Chores, NonFiniteLoss, mean_terms
+from sngan_cli.training.chores import Chores, NonFiniteLoss
 
 log = logging.getLogger(__name__)
 
@@ -318,15 +318,13 @@ def _loop(cfg: DictConfig, gan: GAN, batches: BatchStream, run_dir: str, start: 
     try:
         for step in range(start + 1, steps + 1):
             gan.set_lr(step)
-            d_terms = [gan.d_step(*batches.next()) for _ in range(n_dis)]
-            chores.losses.add({**mean_terms(d_terms), **gan.g_step()})  # loss/D: the mean of the n_dis updates
+            for _ in range(n_dis):
+                chores.losses.add(gan.d_step(*batches.next()))
+            chores.losses.add(gan.g_step())
             if gan.ema is not None:
                 gan.ema.update(step)
             stopping = _stop_requested(stop, gan.dist)
-            due = chores.due(step, last=step == steps)
-            if stopping:  # the checkpoint first, and no chore forced: a job told to stop has little time left
-                due = [chores.checkpoint] + [chore for chore in due if chore != chores.checkpoint]
-            for chore in due:
+            for chore in chores.due(step, last=step == steps, stopping=stopping):
                 chore(step)
             if stopping:
                 break
