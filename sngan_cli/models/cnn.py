@@ -16,16 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 from torch import nn
 
 from sngan_cli.config import fraction
-from sngan_cli.models.architecture import ArchConfig, Architecture, register
+from sngan_cli.models.architecture import ArchConfig, Architecture, NormLayer, no_norm, register
 from sngan_cli.models.layers import scaled
 
-NormLayer = Callable[[int], nn.Module]
 
 # (kernel, stride) of D's seven convs, and their channels under each plan of the `d_channels` key
 D_KERNELS = [(3, 1), (4, 2), (3, 1), (4, 2), (3, 1), (4, 2), (3, 1)]
@@ -80,7 +79,7 @@ class CNNGenerator(nn.Module):
 
 class CNNDiscriminator(nn.Module):
     def __init__(self, resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
-                 norm_layer: NormLayer = lambda c: nn.Identity(), channels: str = "downsample",
+                 norm_layer: NormLayer = no_norm, channels: str = "downsample",
                  slope: float = 0.2, first_norm: bool = False) -> None:
         super().__init__()
         bottom = check_resolution(resolution)
@@ -128,7 +127,7 @@ class CNN(Architecture):
 
     @staticmethod
     def discriminator(resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
-                      num_classes: int = 0, norm_layer: NormLayer = lambda c: nn.Identity(),
+                      num_classes: int = 0, norm_layer: NormLayer = no_norm,
                       **options: Any) -> nn.Module:
         return CNNDiscriminator(resolution, width, last_channels, norm_layer, **options)
 

@@ -22,17 +22,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sngan_cli.config import positive
-from sngan_cli.models.architecture import ArchConfig, Architecture, register
+from sngan_cli.models.architecture import ArchConfig, Architecture, NormLayer, no_norm, register
 from sngan_cli.models.layers import GeneratorBatchNorm, scaled
 
-NormLayer = Callable[[int], nn.Module]
 
 
 class DHidden(StrEnum):
@@ -138,7 +137,7 @@ class ResNetGenerator(nn.Module):
 
 class ResNetDiscriminator(nn.Module):
     def __init__(self, resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
-                 num_classes: int = 0, norm_layer: NormLayer = lambda c: nn.Identity(), hidden: str = "input",
+                 num_classes: int = 0, norm_layer: NormLayer = no_norm, hidden: str = "input",
                  residual_gain: float = math.sqrt(2), pool: str = "sum", fc_bias: bool = False) -> None:
         super().__init__()
         self.pool = pool
@@ -198,7 +197,7 @@ class ResNet(Architecture):
 
     @staticmethod
     def discriminator(resolution: int, width: float = 1.0, last_channels: Optional[int] = None,
-                      num_classes: int = 0, norm_layer: NormLayer = lambda c: nn.Identity(),
+                      num_classes: int = 0, norm_layer: NormLayer = no_norm,
                       **options: Any) -> nn.Module:
         return ResNetDiscriminator(resolution, width, last_channels, num_classes, norm_layer, **options)
 
