@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU figures of benchmarks/RESULTS.md in one go (meant to fit one 10-minute call on an H100/H200;
-# the full suite of 2026-12-04 took 9.5 minutes before its last step, so the 48 px rows are left out
+# the full suite of 2026-12-04 took 9.4 minutes before its last step, so the 48 px rows are left out
 # unless FULL=1, and what no GPU has confirmed yet comes first):
 #
 #   bash benchmarks/gpu_suite.sh [LOG]        # LOG defaults to benchmarks/gpu_suite.log
